@@ -1,0 +1,65 @@
+# SpineBridge: `make run` sets up and starts everything; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install translations migrate seed lint vendor extract-messages bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SpineBridge needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Compiled catalogues (.mo) are build output; the .po files are the source.
+translations: install
+	@$(BIN)/pybabel compile -d translations >/dev/null
+
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+migrate: translations
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+# Web + Celery worker + beat. Ctrl-C stops all three (they share this shell's process group).
+run: seed
+	@echo ""
+	@echo "  SpineBridge is starting on http://$(HOST):$(PORT)"
+	@echo "  Demo logins are listed above. Emails are printed here unless MAIL_SERVER is set."
+	@echo "  Press Ctrl-C to stop web, worker and beat."
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A worker.app worker --pool solo --concurrency 1 --loglevel INFO & \
+	$(BIN)/celery -A worker.app beat --loglevel INFO --schedule instance/celerybeat-schedule & \
+	$(BIN)/flask run --host $(HOST) --port $(PORT) --no-reload
+
+test: translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+# Refresh the vendored front-end files from the npm registry (versions in package.json).
+vendor:
+	npm install --no-save --no-audit --no-fund
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.rtl.min.css static/vendor/bootstrap/css/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/js/
+	cp node_modules/axe-core/axe.min.js tests/e2e/vendor/
+	sed -i 's|/\*# sourceMappingURL=.*\*/||' static/vendor/bootstrap/css/*.css
+	sed -i 's|//# sourceMappingURL=.*||' static/vendor/bootstrap/js/*.js
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite instance/celerybeat-schedule*

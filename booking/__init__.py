@@ -1,0 +1,111 @@
+"""SpineBridge: the Flask app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def create_app(config: str | type | None = None) -> Flask:
+    """Build the app from a config name ("development", "testing", "production") or class."""
+    from config import CONFIGS
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    if config is None:
+        config = os.environ.get("SPINEBRIDGE_ENV", "development")
+    app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in the environment outside development")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from booking.core.logging import configure_logging
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from booking.accounts.auth import load_user
+    from booking.celery_app import celery_init_app
+    from booking.core.i18n import select_locale, select_timezone
+    from booking.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, talisman
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    mail.init_app(app)
+    force_https = app.config["FORCE_HTTPS"]
+    talisman.init_app(
+        app,
+        force_https=force_https,
+        strict_transport_security=force_https,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+    )
+    celery_init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from booking.accounts.views import bp as accounts_bp
+    from booking.admin.views import bp as admin_bp
+    from booking.catalogue.views import bp as catalogue_bp
+    from booking.coordinator.views import bp as coordinator_bp
+    from booking.core.views import bp as core_bp
+    from booking.ops.views import bp as ops_bp
+
+    for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, coordinator_bp, admin_bp):
+        app.register_blueprint(bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from booking.core.errorpages import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from booking.core.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from booking.accounts.commands import create_user_command
+    from booking.catalogue.seed import seed_demo_command
+
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,1 @@
+"""Accounts: patients, coordinators and admins; sign-up, email verification, login, reset."""

@@ -1,0 +1,140 @@
+"""Account forms (Flask-WTF: CSRF on every one)."""
+
+from __future__ import annotations
+
+import phonenumbers
+from babel import Locale
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from booking.core.i18n import SUPPORTED_CURRENCIES
+from booking.core.zones import all_zones, is_valid_zone
+
+PASSWORD_MIN = 10
+
+
+def country_choices() -> list[tuple[str, str]]:
+    locale = Locale.parse(str(get_locale() or "en"))
+    names = {code: name for code, name in locale.territories.items()
+             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}}
+    return [("", _l("Choose your country"))] + sorted(names.items(), key=lambda kv: kv[1])
+
+
+def zone_choices() -> list[tuple[str, str]]:
+    return [(z, z.replace("_", " ")) for z in all_zones()]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return list(current_app.config["LANGUAGES"].items())
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    return [(c, c) for c in SUPPORTED_CURRENCIES]
+
+
+def _valid_zone(form: FlaskForm, field: SelectField) -> None:
+    if not is_valid_zone(field.data):
+        raise ValidationError(_l("Choose your time zone from the list."))
+
+
+class PhoneMixin:
+    """Parses the phone number against the chosen country and stores it as E.164."""
+
+    def validate_phone(self, field: TelField) -> None:
+        raw = (field.data or "").strip()
+        if not raw:
+            raise ValidationError(_l("Enter a phone number so the clinic can reach you."))
+        region = (self.country.data or None) if hasattr(self, "country") else None
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException as exc:
+            raise ValidationError(
+                _l("Enter the number with its country code, for example +1 415 555 0123.")
+            ) from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(
+                _l("This does not look like a valid phone number for that country.")
+            )
+        self.phone_e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class RegistrationForm(PhoneMixin, FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "name"})
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)],
+                       render_kw={"autocomplete": "email"})
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200,
+                                           message=_l("Use at least 10 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    country = SelectField(_l("Country you live in"), validators=[DataRequired()])
+    phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"})
+    timezone = SelectField(_l("Your time zone"), validators=[DataRequired(), _valid_zone],
+                           validate_choice=False)
+    language = SelectField(_l("Preferred language"), validators=[DataRequired()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        self.timezone.choices = zone_choices()
+        self.language.choices = language_choices()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class EmailOnlyForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()],
+                       render_kw={"autocomplete": "email"})
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200,
+                                           message=_l("Use at least 10 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+
+
+class ProfileForm(PhoneMixin, FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    country = SelectField(_l("Country you live in"), validators=[DataRequired()])
+    phone = TelField(_l("Phone (with country code)"))
+    timezone = SelectField(_l("Your time zone"), validators=[DataRequired(), _valid_zone],
+                           validate_choice=False)
+    language = SelectField(_l("Preferred language"), validators=[DataRequired()])
+    currency = SelectField(_l("Show prices also in"), validators=[DataRequired()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        self.timezone.choices = zone_choices()
+        self.language.choices = language_choices()
+        self.currency.choices = currency_choices()

@@ -1,0 +1,84 @@
+"""The user account, one table for every role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from booking.core.models import TimestampMixin
+from booking.core.policy import ADMIN, COORDINATOR, PATIENT
+from booking.core.types import UtcDateTime
+from booking.extensions import db
+
+if TYPE_CHECKING:
+    from booking.catalogue.models import Clinic
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('patient', 'coordinator', 'admin')", name="role_known"),
+        # A coordinator belongs to exactly one clinic; nobody else belongs to one.
+        CheckConstraint(
+            "(role = 'coordinator' AND clinic_id IS NOT NULL)"
+            " OR (role <> 'coordinator' AND clinic_id IS NULL)",
+            name="coordinator_has_clinic",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased so look-ups are case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False, default=PATIENT)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    #: ISO 3166-1 alpha-2 country of residence.
+    country: Mapped[str | None] = mapped_column(String(2))
+    #: IANA zone name; every time is shown to the user in this zone.
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    #: Locale code of the preferred language (one of Config.LANGUAGES).
+    language: Mapped[str] = mapped_column(String(10), nullable=False, default="en")
+    #: E.164, e.g. +14155550123.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    #: Preferred display currency (ISO 4217); THB prices are converted for display only.
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="THB")
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(default=True, nullable=False)
+
+    clinic: Mapped[Clinic | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
+        return self.active
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == PATIENT
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == COORDINATOR
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    def set_password(self, password: str) -> None:
+        # Werkzeug 3 defaults to scrypt.
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

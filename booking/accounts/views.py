@@ -1,0 +1,197 @@
+"""Account pages: register, verify, log in/out, reset, profile."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from booking.accounts import emails, services
+from booking.accounts.forms import (
+    ChangePasswordForm,
+    EmailOnlyForm,
+    LoginForm,
+    ProfileForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
+from booking.core.errors import DomainError
+from booking.core.policy import any_user_required
+from booking.core.views import safe_next
+from booking.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def auth_limit() -> str:
+    return current_app.config["AUTH_RATE_LIMIT"]
+
+
+def home_for(user) -> str:  # type: ignore[no-untyped-def]
+    if user.is_admin:
+        return url_for("admin.dashboard")
+    if user.is_coordinator:
+        return url_for("coordinator.dashboard")
+    return url_for("accounts.profile")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(auth_limit, methods=["POST"])
+def register():
+    """Patient sign-up; the same answer whether or not the email is already registered."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegistrationForm()
+    if request.method == "GET" and not form.language.data:
+        form.language.data = request.accept_languages.best_match(
+            list(current_app.config["LANGUAGES"])) or "en"
+    if form.validate_on_submit():
+        values = {
+            "name": form.name.data, "email": form.email.data, "password": form.password.data,
+            "country": form.country.data, "timezone": form.timezone.data,
+            "language": form.language.data, "phone": form.phone_e164,
+        }
+        result = services.register_patient(values)
+        db.session.commit()
+        if result.created:
+            emails.send_verification(result.user)
+        else:
+            emails.send_already_registered(result.user)
+        return render_template("accounts/check_email.html", email=services.normalise_email(
+            form.email.data))
+    return render_template("accounts/register.html", form=form,
+                           fresh=request.method == "GET"), 200 if request.method == "GET" else 422
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str):
+    """Follow the link from the verification email."""
+    try:
+        user = services.verify_email(token)
+    except DomainError as exc:
+        return render_template("accounts/verify_failed.html", message=str(exc.message),
+                               form=EmailOnlyForm()), 400
+    db.session.commit()
+    flash(_("Thank you, your email is confirmed. You can sign in now."), "success")
+    return redirect(url_for("accounts.login", email=user.email))
+
+
+@bp.route("/verify/resend", methods=["GET", "POST"])
+@limiter.limit(auth_limit, methods=["POST"])
+def resend_verification():
+    """Send the verification email again (same answer for unknown emails)."""
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        user = services.find_user(form.email.data)
+        if user is not None and not user.is_verified:
+            emails.send_verification(user)
+        return render_template("accounts/check_email.html", email=services.normalise_email(
+            form.email.data))
+    return render_template("accounts/resend.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(auth_limit, methods=["POST"])
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"]
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("That email and password do not match an account."))
+        elif not user.is_verified:
+            form.email.errors.append(
+                _("Please confirm your email first: we sent you a link when you registered.")
+            )
+            return render_template("accounts/login.html", form=form, unverified=True), 422
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(home_for(user)))
+        return render_template("accounts/login.html", form=form), 422
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out (a POST with CSRF, so a link elsewhere cannot sign you out)."""
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("catalogue.home"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(auth_limit, methods=["POST"])
+def forgot_password():
+    """Ask for a reset link; the answer never says whether the email is registered."""
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        user = services.find_user(form.email.data)
+        if user is not None and user.active:
+            emails.send_password_reset(user)
+        return render_template("accounts/reset_sent.html",
+                               email=services.normalise_email(form.email.data))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(auth_limit, methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from a reset (or staff invitation) link."""
+    try:
+        services.user_for_reset_token(token)
+    except DomainError as exc:
+        return render_template("accounts/verify_failed.html", message=str(exc.message),
+                               form=EmailOnlyForm(), reset=True), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user = services.reset_password(token, form.password.data)
+        db.session.commit()
+        flash(_("Your password is changed. Please sign in."), "success")
+        return redirect(url_for("accounts.login", email=user.email))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@any_user_required
+def profile():
+    """See and change one's own details and preferences."""
+    form = ProfileForm(obj=current_user)
+    password_form = ChangePasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        values = {
+            "name": form.name.data, "country": form.country.data,
+            "timezone": form.timezone.data, "language": form.language.data,
+            "phone": form.phone_e164, "currency": form.currency.data,
+        }
+        services.update_profile(current_user, current_user, values)
+        db.session.commit()
+        flash(_("Your details are saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/profile.html", form=form,
+                           password_form=password_form), status
+
+
+@bp.post("/account/password")
+@any_user_required
+def change_password():
+    """Change one's own password."""
+    form = ProfileForm(obj=current_user, formdata=None)
+    password_form = ChangePasswordForm(prefix="pw")
+    if password_form.validate_on_submit():
+        try:
+            services.change_password(current_user, password_form.current.data,
+                                     password_form.password.data)
+        except DomainError as exc:
+            password_form.current.errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form,
+                           password_form=password_form), 422

@@ -1,0 +1,1 @@
+"""Catalogue: clinics, doctors, conditions, treatments, consultation types, exchange rates."""

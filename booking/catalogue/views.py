@@ -1,0 +1,56 @@
+"""Public catalogue pages: home, conditions, treatments (with evidence), clinics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from booking.catalogue import services
+
+bp = Blueprint("catalogue", __name__)
+
+
+@bp.get("/")
+def home():
+    """What we offer, plainly, and how booking works."""
+    return render_template(
+        "catalogue/home.html",
+        conditions=services.list_conditions(),
+        treatments=services.list_treatments(),
+        clinics=services.list_clinics(),
+    )
+
+
+@bp.get("/conditions")
+def conditions():
+    """The back conditions clinics treat."""
+    return render_template("catalogue/conditions.html", conditions=services.list_conditions())
+
+
+@bp.get("/conditions/<slug>")
+def condition(slug: str):
+    """One condition and the treatments that address it."""
+    return render_template("catalogue/condition.html", condition=services.get_condition(slug))
+
+
+@bp.get("/treatments")
+def treatments():
+    """Every treatment with its regulatory status and price range."""
+    return render_template("catalogue/treatments.html", treatments=services.list_treatments())
+
+
+@bp.get("/treatments/<slug>")
+def treatment(slug: str):
+    """One treatment: evidence, regulatory status, who is not a candidate, price."""
+    return render_template("catalogue/treatment.html", treatment=services.get_treatment(slug))
+
+
+@bp.get("/clinics")
+def clinics():
+    """The Bangkok clinics."""
+    return render_template("catalogue/clinics.html", clinics=services.list_clinics())
+
+
+@bp.get("/clinics/<slug>")
+def clinic(slug: str):
+    """One clinic: address, accreditation, doctors, consultation types and deposits."""
+    return render_template("catalogue/clinic.html", clinic=services.get_clinic(slug))

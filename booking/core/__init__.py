@@ -1,0 +1,1 @@
+"""Shared pieces: column types, money, zones, audit trail, authorization policy, errors."""

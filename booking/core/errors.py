@@ -1,0 +1,29 @@
+"""Domain errors raised by services and turned into messages or 4xx answers by views."""
+
+
+class DomainError(Exception):
+    """A rule of the business was broken; the message is safe to show the user."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class NotAllowed(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409

@@ -1,0 +1,43 @@
+"""Locale, zone and display-currency selection for the current request."""
+
+from __future__ import annotations
+
+from babel import Locale
+from flask import current_app, has_request_context, request, session
+from flask_login import current_user
+
+SUPPORTED_CURRENCIES = ("THB", "USD", "EUR", "GBP", "AUD", "SGD", "AED", "JPY")
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(list(languages)) or "en"
+
+
+def select_timezone() -> str:
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.timezone
+    return "UTC"
+
+
+def select_currency() -> str:
+    if has_request_context():
+        chosen = session.get("currency")
+        if chosen in SUPPORTED_CURRENCIES:
+            return chosen
+        if current_user.is_authenticated and current_user.currency in SUPPORTED_CURRENCIES:
+            return current_user.currency
+    return current_app.config["BASE_CURRENCY"]
+
+
+def text_direction(locale_code: str) -> str:
+    """'rtl' for right-to-left scripts (Arabic, Hebrew …), else 'ltr'."""
+    order = Locale.parse(locale_code).character_order
+    return "rtl" if order == "right-to-left" else "ltr"
