@@ -53,7 +53,9 @@ def register_extensions(app: Flask) -> None:
     from booking.accounts.auth import load_user
     from booking.celery_app import celery_init_app
     from booking.core.i18n import select_locale, select_timezone
-    from booking.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, talisman
+    from flask_talisman import Talisman
+
+    from booking.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(ROOT / "migrations"))
@@ -66,7 +68,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     mail.init_app(app)
     force_https = app.config["FORCE_HTTPS"]
-    talisman.init_app(
+    # Talisman keeps its settings on the instance, so each app gets its own.
+    app.extensions["talisman"] = Talisman(
         app,
         force_https=force_https,
         strict_transport_security=force_https,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,20 @@ class Money:
 
     def format(self, locale: str, *, whole: bool = False) -> str:
         """Format for display; `whole=True` drops minor units (for prices that are estimates)."""
+        pattern = _pattern(locale, self.currency, whole)
+        amount = self.decimal
         if whole:
-            rounded = self.decimal.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-            return format_currency(
-                rounded, self.currency, locale=locale, currency_digits=False, format="¤#,##0"
-            )
-        return format_currency(self.decimal, self.currency, locale=locale)
+            amount = amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return format_currency(amount, self.currency, format=pattern, locale=locale,
+                               currency_digits=not whole)
+
+
+def _pattern(locale: str, currency: str, whole: bool) -> str:
+    """The locale's currency pattern, with a space after a code-like symbol ("THB 1,500")."""
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
+    if whole:
+        pattern = pattern.replace(".00", "")
+    if get_currency_symbol(currency, locale).isalpha() and pattern.startswith("¤") \
+            and not pattern.startswith("¤\u00a0"):
+        pattern = "¤\u00a0" + pattern[1:]
+    return pattern

@@ -1,0 +1,188 @@
+"""Admins manage clinics, treatments, staff and rates; every change lands in the audit trail."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.catalogue.models import Clinic, ConsultationType, ExchangeRate, Treatment
+from booking.core.audit import AuditEvent
+from booking.extensions import db
+from tests.conftest import login, post_form
+from tests.mailsink import first_link
+
+CLINIC = {"name": "Ari Spine Clinic", "slug": "ari-spine", "summary": "New clinic",
+          "address": "1 Phahonyothin Rd, Bangkok 10400", "accreditation": "Thai HA",
+          "languages": "en, th", "phone": "+6620000009", "email": "ari@example.com",
+          "cancellation_policy": "Seven days.", "active": "y"}
+
+
+def _treatment(app, slug="uc-msc-intradiscal-injection") -> Treatment:
+    with app.app_context():
+        t = db.session.scalar(select(Treatment).where(Treatment.slug == slug))
+        db.session.expunge_all()
+        return t
+
+
+def test_admin_creates_a_clinic_and_it_is_public_and_audited(as_role, app, client):
+    admin = as_role("admin")
+    response = post_form(admin, "/admin/clinics/new", CLINIC)
+    assert response.status_code == 302
+    assert "Ari Spine Clinic" in client.get("/clinics/ari-spine").get_data(as_text=True)
+    with app.app_context():
+        clinic = db.session.scalar(select(Clinic).where(Clinic.slug == "ari-spine"))
+        assert clinic.languages == ["en", "th"]
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "clinic.created"))
+        assert event.actor_label == "admin@example.com"
+        assert event.object_id == str(clinic.id) and event.after["name"] == "Ari Spine Clinic"
+
+
+def test_clinic_form_errors_keep_what_was_typed(as_role, app):
+    admin = as_role("admin")
+    response = post_form(admin, "/admin/clinics/new",
+                         {**CLINIC, "slug": "Not A Slug!", "languages": "en, xx-nope"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="Ari Spine Clinic"' in html and 'value="Not A Slug!"' in html
+    assert "lower-case letters" in html and "Unknown language code" in html
+    taken = post_form(admin, "/admin/clinics/new", {**CLINIC, "slug": "sukhumvit-spine"})
+    assert taken.status_code == 422
+    assert "already used" in taken.get_data(as_text=True)
+    assert 'value="Ari Spine Clinic"' in taken.get_data(as_text=True)
+
+
+def test_treatment_price_change_records_before_and_after(as_role, app, client):
+    admin = as_role("admin")
+    treatment = _treatment(app)
+    edit = f"/admin/treatments/{treatment.id}/edit"
+    page = admin.get(edit).get_data(as_text=True)
+    assert 'value="450000"' in page
+    form = {
+        "name": treatment.name, "slug": treatment.slug, "summary": treatment.summary,
+        "description": treatment.description, "price_min": "480000", "price_max": "900000",
+        "evidence_summary": treatment.evidence_summary,
+        "regulatory_status": treatment.regulatory_status,
+        "regulatory_note": treatment.regulatory_note,
+        "not_candidates": treatment.not_candidates, "active": "y",
+    }
+    with app.app_context():
+        clinic_ids = [str(c.id) for c in db.session.scalars(select(Clinic))]
+    response = admin.post(edit, data={**form, "clinics": clinic_ids,
+                                      "csrf_token": _token(admin, edit)})
+    assert response.status_code == 302
+    assert "THB\u00a0480,000" in client.get(f"/treatments/{treatment.slug}").get_data(
+        as_text=True)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "treatment.updated"))
+        assert event.before == {"price_min_minor": 45_000_000, "price_max_minor": 85_000_000}
+        assert event.after == {"price_min_minor": 48_000_000, "price_max_minor": 90_000_000}
+
+    inverted = admin.post(edit, data={**form, "price_min": "900000", "price_max": "1",
+                                      "csrf_token": _token(admin, edit)})
+    assert inverted.status_code == 422
+    assert "must not be below the lowest" in inverted.get_data(as_text=True)
+    assert 'value="900000"' in inverted.get_data(as_text=True)
+
+
+def _token(client, path):
+    from tests.conftest import csrf_token
+
+    return csrf_token(client, path)
+
+
+def test_consultation_deposit_is_entered_in_baht_and_stored_in_satang(as_role, app):
+    admin = as_role("admin")
+    with app.app_context():
+        clinic_id = db.session.scalar(select(Clinic.id).where(Clinic.slug == "silom-pain-rehab"))
+    response = post_form(admin, f"/admin/consultation-types/new?clinic={clinic_id}", {
+        "clinic_id": str(clinic_id), "name": "Follow-up video call", "mode": "video",
+        "duration_minutes": "20", "deposit": "750", "active": "y"})
+    assert response.status_code == 302
+    with app.app_context():
+        ctype = db.session.scalar(select(ConsultationType).where(
+            ConsultationType.name == "Follow-up video call"))
+        assert (ctype.deposit_minor, ctype.currency, ctype.clinic_id) == (75_000, "THB",
+                                                                          clinic_id)
+
+
+def test_admin_creates_a_coordinator_who_sets_a_password_by_email(as_role, app, mail_sink):
+    admin = as_role("admin")
+    with app.app_context():
+        clinic_id = db.session.scalar(select(Clinic.id).where(Clinic.slug == "chao-phraya-ortho"))
+    missing_clinic = post_form(admin, "/admin/users/new", {
+        "name": "Nok", "email": "nok@example.com", "role": "coordinator", "clinic_id": "0"})
+    assert missing_clinic.status_code == 422
+    assert "must belong to a clinic" in missing_clinic.get_data(as_text=True)
+
+    response = post_form(admin, "/admin/users/new", {
+        "name": "Nok Coordinator", "email": "nok@example.com", "role": "coordinator",
+        "clinic_id": str(clinic_id)})
+    assert response.status_code == 302
+    link = first_link(mail_sink.wait_for("nok@example.com")[0], "/reset-password/")
+    client = app.test_client()
+    set_pw = post_form(client, link.replace(app.config["BASE_URL"], ""),
+                       {"password": "coordinator-pass-1", "confirm": "coordinator-pass-1"})
+    assert set_pw.status_code == 302
+    signed_in = login(client, "nok@example.com", "coordinator-pass-1")
+    assert signed_in.headers["Location"] == "/coordinator/"
+    assert "Chao Phraya" in client.get("/coordinator/").get_data(as_text=True)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.created"))
+        assert event.after["role"] == "coordinator" and event.actor_label == "admin@example.com"
+
+
+def test_coordinator_without_clinic_is_refused_by_the_database(ctx):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.add(User(email="x@example.com", name="X", role="coordinator", password_hash="x",
+                        timezone="UTC", language="en", currency="THB"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_suspending_an_account_blocks_sign_in(as_role, app, demo):
+    admin = as_role("admin")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == demo["patient2"]))
+    response = post_form(admin, f"/admin/users/{user_id}/active", {"active": "0"},
+                         token_from="/admin/users")
+    assert response.status_code == 302
+    assert login(app.test_client(), demo["patient2"], demo["password"]).status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.action).where(
+            AuditEvent.object_id == str(user_id), AuditEvent.action == "user.suspended"))
+
+
+def test_exchange_rate_change_moves_displayed_prices(as_role, app, client):
+    admin = as_role("admin")
+    bad = post_form(admin, "/admin/exchange-rates", {"currency": "USD", "rate": "-1"})
+    assert bad.status_code == 422
+    ok = post_form(admin, "/admin/exchange-rates", {"currency": "USD", "rate": "0.03"})
+    assert ok.status_code == 302
+    client.get("/currency/USD")
+    html = client.get("/treatments/uc-msc-intradiscal-injection").get_data(as_text=True)
+    assert "about $13,500 – $25,500" in html
+    with app.app_context():
+        assert str(db.session.get(ExchangeRate, "USD").rate).startswith("0.03")
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "exchange_rate.set"))
+        assert event.before == {"rate": "0.02900000"} and event.after == {"rate": "0.03"}
+
+
+def test_audit_page_filters_by_action_and_person(as_role, app):
+    admin = as_role("admin")
+    post_form(admin, "/admin/clinics/new", CLINIC)
+    everything = admin.get("/admin/audit").get_data(as_text=True)
+    assert "clinic.created" in everything and "user.seeded" in everything
+    filtered = admin.get("/admin/audit?action=clinic.created&actor=admin@").get_data(
+        as_text=True)
+    assert "clinic.created" in filtered and "user.seeded" not in filtered
+    assert "1 record" in filtered
+    by_type = admin.get("/admin/audit?object_type=Treatment").get_data(as_text=True)
+    assert "treatment.seeded" in by_type and "clinic.created" not in by_type
+    bad_date = admin.get("/admin/audit?since=not-a-date")
+    assert bad_date.status_code == 200 and "Not a valid date value" in bad_date.get_data(
+        as_text=True)
