@@ -50,11 +50,11 @@ def create_app(config: str | type | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
     from booking.accounts.auth import load_user
     from booking.celery_app import celery_init_app
     from booking.core.i18n import select_locale, select_timezone
-    from flask_talisman import Talisman
-
     from booking.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)

@@ -1,0 +1,144 @@
+"""A patient registers, confirms their email, signs in and reads a treatment's evidence; a
+coordinator signs in to their clinic. Screenshots go to the test's output folder."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import run_axe
+from tests.mailsink import first_link
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True}
+LAPTOP = {"viewport": {"width": 1366, "height": 900}}
+
+
+def _watch_console(page) -> list[str]:
+    """Script errors, CSP violations and failed loads (a 422 form answer is expected)."""
+    problems: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type == "error" and "status of 422" not in message.text:
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in(
+        browser: Browser, live_server, demo, mail_sink, shot):
+    context = browser.new_context(**PHONE, timezone_id="America/New_York", locale="en-US")
+    page = context.new_page()
+    problems = _watch_console(page)
+
+    page.goto(live_server + "/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Chronic back pain")
+    page.screenshot(path=shot("home-phone.png"), full_page=True)
+
+    page.get_by_role("button", name="Open menu").click()
+    page.get_by_role("link", name="Create account").click()
+    # The browser's zone is pre-selected on a fresh form.
+    expect(page.get_by_label("Your time zone")).to_have_value("America/New_York")
+    page.get_by_label("Full name").fill("Alex Rivera")
+    page.get_by_label("Email").fill("alex.rivera@example.org")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Repeat password").fill("short")
+    page.get_by_label("Country you live in").select_option("US")
+    page.get_by_label("Phone (with country code)").fill("+1 415 555 0123")
+    page.get_by_role("button", name="Create account").click()
+    # A clear error, and what was typed is still there.
+    expect(page.get_by_text("Use at least 10 characters.")).to_be_visible()
+    expect(page.get_by_label("Full name")).to_have_value("Alex Rivera")
+    expect(page.get_by_label("Your time zone")).to_have_value("America/New_York")
+    page.screenshot(path=shot("register-error-phone.png"), full_page=True)
+
+    page.get_by_label("Password", exact=True).fill("a-good-long-password")
+    page.get_by_label("Repeat password").fill("a-good-long-password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+    link = first_link(mail_sink.wait_for("alex.rivera@example.org")[0], "/verify/")
+    page.goto(link)
+    expect(page.get_by_text("your email is confirmed")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("alex.rivera@example.org")
+    page.get_by_label("Password").fill("a-good-long-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+
+    page.goto(live_server + "/treatments")
+    page.get_by_role("link", name="UC-MSC intradiscal injection").first.click()
+    evidence = page.get_by_test_id("evidence")
+    expect(evidence).to_contain_text("Approved research protocol")
+    expect(evidence).to_contain_text("no large randomised trials")
+    expect(page.get_by_role("heading", name="Who is not a candidate")).to_be_visible()
+    page.screenshot(path=shot("treatment-phone.png"), full_page=True)
+    assert problems == [], problems  # no CSP violation or script error on the way
+    context.close()
+
+    staff = browser.new_context(**LAPTOP, timezone_id="Asia/Bangkok")
+    page = staff.new_page()
+    problems = _watch_console(page)
+    page.goto(live_server + "/login")
+    page.get_by_label("Email").fill(demo["coordinator"])
+    page.get_by_label("Password").fill(demo["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/coordinator/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sukhumvit Spine")
+    expect(page.get_by_text("Dr. Anan Srisuk")).to_be_visible()
+    page.screenshot(path=shot("coordinator-laptop.png"), full_page=True)
+    assert problems == [], problems
+    staff.close()
+
+
+PUBLIC_PAGES = ["/", "/conditions", "/conditions/degenerative-disc-disease", "/treatments",
+                "/treatments/uc-msc-intradiscal-injection", "/clinics",
+                "/clinics/sukhumvit-spine", "/register", "/login", "/forgot-password",
+                "/no-such-page"]
+
+
+@pytest.mark.parametrize("language", ["en", "th"])
+def test_public_pages_have_no_serious_accessibility_violations(
+        browser: Browser, live_server, demo, language, shot):
+    # axe is injected as a script, which the strict CSP rightly blocks; bypass it for the audit.
+    context = browser.new_context(**PHONE, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/language/{language}")
+    found = {}
+    for path in PUBLIC_PAGES:
+        page.goto(live_server + path)
+        violations = run_axe(page)
+        if violations:
+            found[path] = violations
+    page.goto(live_server + "/treatments/uc-msc-intradiscal-injection")
+    page.screenshot(path=shot(f"treatment-{language}.png"), full_page=True)
+    context.close()
+    assert found == {}
+
+
+def test_staff_pages_have_no_serious_accessibility_violations(
+        browser: Browser, live_server, demo, shot):
+    context = browser.new_context(**LAPTOP, bypass_csp=True)
+    page = context.new_page()
+    found = {}
+    for email, pages in [(demo["admin"], ["/admin/", "/admin/clinics", "/admin/treatments",
+                                          "/admin/users", "/admin/exchange-rates",
+                                          "/admin/audit", "/admin/clinics/new", "/account"]),
+                         (demo["coordinator"], ["/coordinator/", "/account"])]:
+        page.goto(live_server + "/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(demo["password"])
+        page.get_by_role("button", name="Sign in").click()
+        for path in pages:
+            page.goto(live_server + path)
+            violations = run_axe(page)
+            if violations:
+                found[path] = violations
+            name = path.strip("/").replace("/", "-") or "home"
+            page.screenshot(path=shot(f"staff-{name}.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+    context.close()
+    assert found == {}
