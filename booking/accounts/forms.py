@@ -15,6 +15,7 @@ from booking.core.i18n import SUPPORTED_CURRENCIES
 from booking.core.zones import all_zones, is_valid_zone
 
 PASSWORD_MIN = 10
+PHONE_REQUIRED = DataRequired(_l("Enter a phone number so the clinic can reach you."))
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -79,7 +80,8 @@ class RegistrationForm(PhoneMixin, FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     country = SelectField(_l("Country you live in"), validators=[DataRequired()])
-    phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"})
+    phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"},
+                     validators=[PHONE_REQUIRED])
     timezone = SelectField(_l("Your time zone"), validators=[DataRequired(), _valid_zone],
                            validate_choice=False)
     language = SelectField(_l("Preferred language"), validators=[DataRequired()])
@@ -126,7 +128,8 @@ class ChangePasswordForm(ResetPasswordForm):
 class ProfileForm(PhoneMixin, FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     country = SelectField(_l("Country you live in"), validators=[DataRequired()])
-    phone = TelField(_l("Phone (with country code)"))
+    phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"},
+                     validators=[PHONE_REQUIRED])
     timezone = SelectField(_l("Your time zone"), validators=[DataRequired(), _valid_zone],
                            validate_choice=False)
     language = SelectField(_l("Preferred language"), validators=[DataRequired()])

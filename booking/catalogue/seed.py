@@ -118,6 +118,7 @@ CLINICS = [
         "languages": ["en", "th", "ar", "ja"],
         "phone": "+6620000001",
         "email": "care@sukhumvit-spine.example",
+        "coordinator": "Kanya Suwan",
         "doctors": [("Dr. Anan Srisuk", "Orthopaedic spine surgeon", ["en", "th"]),
                     ("Dr. Malee Chaiyaporn", "Pain medicine and interventional spine",
                      ["en", "th", "ja"])],
@@ -134,6 +135,7 @@ CLINICS = [
         "languages": ["en", "th", "zh"],
         "phone": "+6620000002",
         "email": "international@chaophraya-ortho.example",
+        "coordinator": "Preecha Boonmee",
         "doctors": [("Dr. Somchai Wattanakul", "Spine surgeon", ["en", "th"]),
                     ("Dr. Ploy Rattanakorn", "Rehabilitation medicine", ["en", "th", "zh"])],
         "treatments": ["uc-msc-intradiscal-injection", "regenerative-rehabilitation-programme"],
@@ -148,6 +150,7 @@ CLINICS = [
         "languages": ["en", "th", "de"],
         "phone": "+6620000003",
         "email": "hello@silom-pain.example",
+        "coordinator": "Siriporn Kaewmanee",
         "doctors": [("Dr. Niran Thongdee", "Physical medicine and rehabilitation",
                      ["en", "th", "de"])],
         "treatments": ["uc-msc-soft-tissue-injection", "regenerative-rehabilitation-programme"],
@@ -223,7 +226,7 @@ def seed_demo() -> list[tuple[str, str]]:
                 {"mode": "in_person", "duration_minutes": 60, "deposit_minor": 5_000_00,
                  "currency": "THB"})
         email = f"coordinator@{c['slug']}.example.com"
-        _user(email, f"Coordinator, {c['name']}", "coordinator", clinic_id=clinic.id,
+        _user(email, c["coordinator"], "coordinator", clinic_id=clinic.id,
               timezone="Asia/Bangkok", phone=c["phone"])
         logins.append(("coordinator", email))
     for currency, rate in RATES.items():
