@@ -44,6 +44,7 @@ def celery_settings(redis_url: str | None, embedded_file: Path) -> dict:
         "beat_schedule": {
             "worker-heartbeat": {"task": "core.record_heartbeat", "schedule": 60.0},
             "purge-embedded-broker": {"task": "core.purge_embedded_broker", "schedule": 3600.0},
+            "expire-holds": {"task": "scheduling.expire_holds", "schedule": 60.0},
         },
     }
 
@@ -71,6 +72,11 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     FORCE_HTTPS = False
+
+    # Scheduling: how long a hold keeps a slot while the deposit is paid.
+    HOLD_MINUTES = int(os.environ.get("HOLD_MINUTES", "30"))
+    #: Widest availability window one request may ask for.
+    AVAILABILITY_MAX_DAYS = 62
 
     # Rate limits (Flask-Limiter): Redis when configured, else process memory.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"

@@ -52,7 +52,7 @@ def create_app(config: str | type | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from flask_talisman import Talisman
 
-    from booking.accounts.auth import load_user
+    from booking.accounts.auth import load_user, load_user_from_request
     from booking.celery_app import celery_init_app
     from booking.core.i18n import select_locale, select_timezone
     from booking.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
@@ -63,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_request)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
@@ -85,12 +86,15 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from booking.accounts.views import bp as accounts_bp
     from booking.admin.views import bp as admin_bp
+    from booking.api.views import bp as api_bp
     from booking.catalogue.views import bp as catalogue_bp
     from booking.coordinator.views import bp as coordinator_bp
     from booking.core.views import bp as core_bp
     from booking.ops.views import bp as ops_bp
+    from booking.scheduling.views import bp as scheduling_bp
 
-    for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, coordinator_bp, admin_bp):
+    for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, scheduling_bp, coordinator_bp,
+               admin_bp, api_bp):
         app.register_blueprint(bp)
 
 
@@ -107,8 +111,9 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from booking.accounts.commands import create_user_command
+    from booking.accounts.commands import api_token_group, create_user_command
     from booking.catalogue.seed import seed_demo_command
 
     app.cli.add_command(create_user_command)
+    app.cli.add_command(api_token_group)
     app.cli.add_command(seed_demo_command)

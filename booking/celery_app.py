@@ -16,6 +16,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     # Feature task modules register their @shared_task functions on import.
-    celery_app.conf.imports = ("booking.core.tasks",)
+    celery_app.conf.imports = ("booking.core.tasks", "booking.scheduling.tasks")
     app.extensions["celery"] = celery_app
     return celery_app

@@ -35,3 +35,22 @@ def create_user_command(email: str, name: str, role: str, clinic_slug: str | Non
         raise click.ClickException(str(exc.message)) from exc
     db.session.commit()
     click.echo(f"Created {role} {user.email}")
+
+
+@click.group("api-token")
+def api_token_group() -> None:
+    """Bearer tokens for the JSON API."""
+
+
+@api_token_group.command("create")
+@click.argument("email")
+@click.option("--name", default="CLI", help="A label to recognise the token by.")
+@with_appcontext
+def create_api_token_command(email: str, name: str) -> None:
+    """Issue a token for EMAIL and print it (it is shown only once)."""
+    user = services.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no account with email {email}")
+    token = services.create_api_token(user, name)
+    db.session.commit()
+    click.echo(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import tokens
-from booking.accounts.models import User
+from booking.accounts.models import ApiToken, User
 from booking.core import audit
 from booking.core.errors import DomainError
 from booking.core.policy import ADMIN, COORDINATOR, PATIENT, ROLES
@@ -176,3 +177,41 @@ def set_active(actor: User, user: User, active: bool) -> User:
         audit.record(actor, "user.activated" if active else "user.suspended", user,
                      before={"active": not active}, after={"active": active})
     return user
+
+
+# API tokens ---------------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(actor: User, name: str = "API") -> str:
+    """Issue a bearer token for the actor; the plain token is returned once and not stored."""
+    token = "sbk_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=actor.id, name=name.strip()[:100] or "API",
+                   token_hash=_token_hash(token))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(actor, "api_token.created", row, after={"name": row.name})
+    return token
+
+
+def revoke_api_token(actor: User, token_id: int) -> None:
+    """Revoke one of the actor's own tokens."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != actor.id:
+        raise DomainError(_l("No such token."), code="not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.flush()
+        audit.record(actor, "api_token.revoked", row)
+
+
+def user_for_api_token(token: str) -> User | None:
+    """The active user a bearer token belongs to, or None."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
+                                                   ApiToken.revoked_at.is_(None)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user

@@ -32,7 +32,7 @@ def home_for(user) -> str:  # type: ignore[no-untyped-def]
         return url_for("admin.dashboard")
     if user.is_coordinator:
         return url_for("coordinator.dashboard")
-    return url_for("accounts.profile")
+    return url_for("scheduling.my_bookings")
 
 
 @bp.route("/register", methods=["GET", "POST"])

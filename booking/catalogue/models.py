@@ -141,6 +141,9 @@ class ConsultationType(TimestampMixin, db.Model):
         CheckConstraint("mode IN ('video', 'in_person')", name="mode_known"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
         CheckConstraint("deposit_minor >= 0", name="deposit_not_negative"),
+        CheckConstraint("buffer_before_minutes >= 0 AND buffer_after_minutes >= 0",
+                        name="buffers_not_negative"),
+        CheckConstraint("min_notice_minutes >= 0 AND horizon_days > 0", name="window_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,6 +153,16 @@ class ConsultationType(TimestampMixin, db.Model):
     duration_minutes: Mapped[int] = mapped_column(nullable=False)
     deposit_minor: Mapped[int] = mapped_column(nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="THB")
+    #: Time kept free before and after each consultation (preparation, notes).
+    buffer_before_minutes: Mapped[int] = mapped_column(nullable=False, default=0,
+                                                       server_default="0")
+    buffer_after_minutes: Mapped[int] = mapped_column(nullable=False, default=0,
+                                                      server_default="0")
+    #: How long ahead a patient must book at the latest (default 24 h).
+    min_notice_minutes: Mapped[int] = mapped_column(nullable=False, default=1440,
+                                                    server_default="1440")
+    #: How far ahead a patient may book (default 120 days).
+    horizon_days: Mapped[int] = mapped_column(nullable=False, default=120, server_default="120")
     active: Mapped[bool] = mapped_column(default=True, nullable=False)
 
     clinic: Mapped[Clinic] = relationship(back_populates="consultation_types")

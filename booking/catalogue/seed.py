@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 
 import click
+import holidays as public_holidays
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -20,6 +22,7 @@ from booking.catalogue.models import (
 from booking.core import audit
 from booking.core.types import utcnow
 from booking.extensions import db
+from booking.scheduling.models import Holiday, WorkingInterval
 
 DEMO_PASSWORD = "demo-password-123"
 
@@ -190,6 +193,32 @@ def _user(email: str, name: str, role: str, **extra: object) -> User:
     return user
 
 
+#: Clinic-time working plan for every demo doctor: weekdays with a lunch break, Saturday mornings.
+DEMO_PLAN = [(day, time(9), time(12)) for day in range(5)] + \
+    [(day, time(13), time(17)) for day in range(5)] + [(5, time(9), time(12))]
+
+
+def _seed_plan(doctor: Doctor) -> None:
+    has_plan = db.session.scalar(select(WorkingInterval.id).where(
+        WorkingInterval.doctor_id == doctor.id).limit(1))
+    if has_plan is None:
+        for weekday, start, end in DEMO_PLAN:
+            db.session.add(WorkingInterval(doctor_id=doctor.id, weekday=weekday,
+                                           start_time=start, end_time=end))
+
+
+def seed_holidays(year: int) -> int:
+    """Add Thailand's public holidays for a year (kept if already there; editable later)."""
+    known = set(db.session.scalars(select(Holiday.day)))
+    added = 0
+    for day, name in sorted(public_holidays.Thailand(years=year).items()):
+        if day not in known:
+            db.session.add(Holiday(day=day, name=name[:200]))
+            added += 1
+    db.session.flush()
+    return added
+
+
 def seed_demo() -> list[tuple[str, str]]:
     """Load the demo catalogue and accounts; returns (role, email) for each login."""
     conditions = {
@@ -217,18 +246,21 @@ def seed_demo() -> list[tuple[str, str]]:
         })
         clinic.treatments = [treatments[s] for s in c["treatments"]]
         for name, specialty, languages in c["doctors"]:
-            _upsert(Doctor, {"clinic_id": clinic.id, "name": name},
-                    {"specialty": specialty, "languages": languages})
+            doctor = _upsert(Doctor, {"clinic_id": clinic.id, "name": name},
+                             {"specialty": specialty, "languages": languages})
+            _seed_plan(doctor)
         _upsert(ConsultationType, {"clinic_id": clinic.id, "name": "Video consultation"},
                 {"mode": "video", "duration_minutes": 30, "deposit_minor": 1_500_00,
-                 "currency": "THB"})
+                 "currency": "THB", "buffer_after_minutes": 10})
         _upsert(ConsultationType, {"clinic_id": clinic.id, "name": "In-person assessment"},
                 {"mode": "in_person", "duration_minutes": 60, "deposit_minor": 5_000_00,
-                 "currency": "THB"})
+                 "currency": "THB", "buffer_before_minutes": 15, "buffer_after_minutes": 15})
         email = f"coordinator@{c['slug']}.example.com"
         _user(email, c["coordinator"], "coordinator", clinic_id=clinic.id,
               timezone="Asia/Bangkok", phone=c["phone"])
         logins.append(("coordinator", email))
+    seed_holidays(utcnow().year)
+    seed_holidays(utcnow().year + 1)
     for currency, rate in RATES.items():
         if db.session.get(ExchangeRate, currency) is None:
             db.session.add(ExchangeRate(currency=currency, rate=Decimal(rate)))

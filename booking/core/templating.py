@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from flask import Flask, current_app, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
@@ -28,6 +30,15 @@ REGULATORY_EXPLAINED = {
     ),
 }
 MODE_LABELS = {"video": _l("Video call"), "in_person": _l("In person, in Bangkok")}
+STATE_LABELS = {
+    "held": _l("Held — awaiting deposit"),
+    "confirmed": _l("Confirmed"),
+    "completed": _l("Completed"),
+    "no_show": _l("No-show"),
+    "expired": _l("Hold expired"),
+    "cancelled_by_patient": _l("Cancelled by the patient"),
+    "cancelled_by_clinic": _l("Cancelled by the clinic"),
+}
 
 
 def register(app: Flask) -> None:
@@ -45,6 +56,7 @@ def register(app: Flask) -> None:
             "regulatory_labels": REGULATORY_LABELS,
             "regulatory_explained": REGULATORY_EXPLAINED,
             "mode_labels": MODE_LABELS,
+            "state_labels": STATE_LABELS,
             "price": display_price,
             "here": request.full_path.rstrip("?") if request else "/",
         }
@@ -61,6 +73,44 @@ def register(app: Flask) -> None:
         if value is None:
             return ""
         return format_datetime(value, "medium")
+
+    @app.template_filter("when")
+    def when(value: datetime | None, zone: str | None = None) -> str:
+        """A spelled-out date and time in a zone, e.g. "Tuesday, March 2, 2027, 9:00 PM"."""
+        if value is None:
+            return ""
+        local = value.astimezone(ZoneInfo(zone) if zone else CLINIC_ZONE)
+        locale = str(get_locale() or "en")
+        return f"{babel_dates.format_date(local, 'full', locale=locale)}, " \
+               f"{babel_dates.format_time(local, 'short', locale=locale)}"
+
+    @app.template_filter("clock")
+    def clock(value: datetime | None, zone: str | None = None) -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(ZoneInfo(zone) if zone else CLINIC_ZONE)
+        return babel_dates.format_time(local, "short", locale=str(get_locale() or "en"))
+
+    @app.template_filter("day_full")
+    def day_full(value: date) -> str:
+        return babel_dates.format_date(value, "full", locale=str(get_locale() or "en"))
+
+    @app.template_filter("day_short")
+    def day_short(value: date) -> str:
+        return babel_dates.format_date(value, "EEE d MMM", locale=str(get_locale() or "en"))
+
+    @app.template_filter("tzinfo")
+    def tzinfo(zone: str) -> ZoneInfo:
+        return ZoneInfo(zone)
+
+    @app.template_filter("day_in_zone")
+    def day_in_zone(value: datetime, zone: str) -> str:
+        return babel_dates.format_date(value.astimezone(ZoneInfo(zone)), "EEE d MMM",
+                                       locale=str(get_locale() or "en"))
+
+    @app.template_filter("zone_label")
+    def zone_label(zone: str) -> str:
+        return zone.split("/")[-1].replace("_", " ")
 
     @app.template_filter("language_name")
     def language_name(code: str) -> str:

@@ -14,7 +14,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, demo):
 
 
 def test_each_role_lands_on_its_home(app, demo):
-    for role, path in [("patient", "/account"), ("coordinator", "/coordinator/"),
+    for role, path in [("patient", "/bookings"), ("coordinator", "/coordinator/"),
                        ("admin", "/admin/")]:
         client = app.test_client()
         response = login(client, demo[role], demo["password"])
@@ -26,7 +26,7 @@ def test_login_follows_only_local_next_links(client, demo):
     response = client.post("/login?next=https://evil.example/steal",
                            data={"email": demo["patient"], "password": demo["password"],
                                  "csrf_token": token})
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/bookings"
     client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
     token = csrf_token(client, "/login")
     response = client.post("/login?next=/clinics", data={

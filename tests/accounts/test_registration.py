@@ -47,7 +47,7 @@ def test_registration_sends_verification_link_that_enables_login(client, app, ma
     assert verified.status_code == 302 and location_path(verified) == "/login"
 
     signed_in = login(client, "MARIA.LOPEZ@example.org", GOOD["password"])
-    assert signed_in.status_code == 302 and location_path(signed_in) == "/account"
+    assert signed_in.status_code == 302 and location_path(signed_in) == "/bookings"
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "maria.lopez@example.org"))

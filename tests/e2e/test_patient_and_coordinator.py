@@ -67,7 +67,7 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(page.get_by_label("Email")).to_have_value("alex.rivera@example.org")
     page.get_by_label("Password").fill("a-good-long-password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
 
     page.goto(live_server + "/treatments")
     page.get_by_role("link", name="UC-MSC intradiscal injection").first.click()

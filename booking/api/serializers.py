@@ -1,0 +1,52 @@
+"""JSON shapes of the API. Instants are ISO 8601 in UTC, with local and Bangkok times beside."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from booking.catalogue.models import Clinic, ConsultationType
+from booking.core.zones import CLINIC_ZONE
+from booking.scheduling.availability import Slot
+from booking.scheduling.models import Booking
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def clinic(c: Clinic) -> dict:
+    return {"id": c.id, "slug": c.slug, "name": c.name, "address": c.address,
+            "accreditation": c.accreditation, "languages": c.languages, "timezone": c.timezone,
+            "doctors": [{"id": d.id, "name": d.name, "specialty": d.specialty,
+                         "languages": d.languages} for d in c.doctors if d.active]}
+
+
+def consultation_type(t: ConsultationType) -> dict:
+    return {"id": t.id, "clinic": t.clinic_id, "name": t.name, "mode": t.mode,
+            "duration_minutes": t.duration_minutes,
+            "deposit": {"amount_minor": t.deposit_minor, "currency": t.currency},
+            "min_notice_minutes": t.min_notice_minutes, "horizon_days": t.horizon_days}
+
+
+def slot(s: Slot, zone: str) -> dict:
+    return {"doctor": s.doctor_id, "start": iso(s.start), "end": iso(s.end),
+            "start_local": s.start.astimezone(ZoneInfo(zone)).isoformat(),
+            "start_bangkok": s.start.astimezone(CLINIC_ZONE).isoformat()}
+
+
+def booking(b: Booking) -> dict:
+    return {
+        "id": b.id, "reference": b.reference, "state": b.state,
+        "clinic": b.clinic_id, "doctor": b.doctor_id, "consultation_type": b.consultation_type_id,
+        "start": iso(b.starts_at), "end": iso(b.ends_at),
+        "start_local": b.starts_at.astimezone(ZoneInfo(b.patient_timezone)).isoformat(),
+        "start_bangkok": b.starts_at.astimezone(CLINIC_ZONE).isoformat(),
+        "timezone": b.patient_timezone,
+        "hold_expires_at": iso(b.hold_expires_at),
+        "deposit": {"amount_minor": b.deposit_minor, "currency": b.currency},
+        "history": [{"at": iso(e.at), "from": e.from_state, "to": e.to_state,
+                     "detail": e.detail} for e in b.events],
+    }

@@ -1,0 +1,1 @@
+"""Scheduling: doctors' working plans, exceptions, holidays, slot search, holds and bookings."""

@@ -1,0 +1,100 @@
+"""The booking state machine: the only code that changes Booking.state.
+
+Each move is checked against the table, recorded in the booking's history and the audit trail,
+and announced to listeners (the notifications feature subscribes to `booking_changed`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from blinker import Namespace
+from flask_babel import lazy_gettext as _l
+
+from booking.accounts.models import User
+from booking.core import audit
+from booking.core.errors import Conflict
+from booking.extensions import db
+from booking.scheduling.models import (
+    CANCELLED_BY_CLINIC,
+    CANCELLED_BY_PATIENT,
+    COMPLETED,
+    CONFIRMED,
+    EXPIRED,
+    HELD,
+    NO_SHOW,
+    Booking,
+    BookingEvent,
+)
+
+#: from-state -> the states it may move to. A reschedule keeps `confirmed` (see `record_move`).
+TRANSITIONS: dict[str | None, frozenset[str]] = {
+    None: frozenset({HELD, CONFIRMED}),
+    HELD: frozenset({CONFIRMED, EXPIRED, CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC}),
+    CONFIRMED: frozenset({COMPLETED, NO_SHOW, CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC}),
+    COMPLETED: frozenset(),
+    NO_SHOW: frozenset(),
+    EXPIRED: frozenset(),
+    CANCELLED_BY_PATIENT: frozenset(),
+    CANCELLED_BY_CLINIC: frozenset(),
+}
+
+signals = Namespace()
+#: Sent inside the transaction with (booking, event); listeners add rows, never commit.
+booking_changed = signals.signal("booking-changed")
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+def _summary(booking: Booking) -> dict:
+    return {"state": booking.state, "starts_at": booking.starts_at.isoformat(),
+            "doctor_id": booking.doctor_id}
+
+
+def start(booking: Booking, actor: User | None, state: str = HELD) -> Booking:
+    """Record a new booking's first state."""
+    return _apply(booking, actor, None, state, action="booking.created")
+
+
+def move(booking: Booking, to_state: str, actor: User | None, *, reason: str = "") -> Booking:
+    """Move a booking to another state, or raise InvalidTransition."""
+    if to_state not in TRANSITIONS.get(booking.state, frozenset()):
+        raise InvalidTransition(
+            _l("This booking is %(state)s and cannot become %(target)s.",
+               state=booking.state.replace("_", " "), target=to_state.replace("_", " ")))
+    if reason:
+        booking.cancel_reason = reason
+    return _apply(booking, actor, booking.state, to_state, action=f"booking.{to_state}")
+
+
+def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Booking:
+    """Record a reschedule (same state, new time) in the history and the audit trail."""
+    if booking.state != CONFIRMED:
+        raise InvalidTransition(_l("Only a confirmed booking can be moved to another time."))
+    event = BookingEvent(booking=booking, actor_id=actor.id if actor else None,
+                         from_state=booking.state, to_state=booking.state,
+                         detail=f"{old_start.isoformat()} -> {booking.starts_at.isoformat()}")
+    db.session.add(event)
+    db.session.flush()
+    audit.record(actor, "booking.rescheduled", booking,
+                 before={"starts_at": old_start.isoformat()},
+                 after={"starts_at": booking.starts_at.isoformat(),
+                        "doctor_id": booking.doctor_id})
+    booking_changed.send(booking, event=event)
+    return booking
+
+
+def _apply(booking: Booking, actor: User | None, from_state: str | None, to_state: str,
+           *, action: str) -> Booking:
+    before = _summary(booking) if from_state else None
+    booking.state = to_state
+    if to_state != HELD:
+        booking.hold_expires_at = None
+    event = BookingEvent(booking=booking, actor_id=actor.id if actor else None,
+                         from_state=from_state, to_state=to_state)
+    db.session.add(event)
+    db.session.flush()
+    audit.record(actor, action, booking, before=before, after=_summary(booking))
+    booking_changed.send(booking, event=event)
+    return booking

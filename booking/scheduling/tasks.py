@@ -1,0 +1,22 @@
+"""Timed scheduling work, driven by database rows (never by long ETA messages)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from booking.extensions import db
+from booking.scheduling import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="scheduling.expire_holds")
+def expire_holds() -> int:
+    """Free slots whose hold lapsed without a deposit."""
+    expired = services.expire_holds()
+    db.session.commit()
+    if expired:
+        log.info("expired %d holds", len(expired))
+    return len(expired)

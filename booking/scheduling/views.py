@@ -1,0 +1,151 @@
+"""Patient booking pages: choose a consultation, pick a slot in your own zone, hold it, and
+manage the booking. Coordinators use booking/coordinator."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from booking.catalogue.models import Clinic, ConsultationType, Doctor
+from booking.core.errors import DomainError
+from booking.core.policy import any_user_required, patient_required
+from booking.core.types import utcnow
+from booking.core.zones import all_zones, is_valid_zone
+from booking.extensions import db
+from booking.scheduling import services
+from booking.scheduling.availability import find_slots
+from booking.scheduling.models import Booking
+
+bp = Blueprint("scheduling", __name__)
+
+DAYS_PER_PAGE = 7
+
+
+def _display_zone() -> str:
+    chosen = request.args.get("tz")
+    return chosen if is_valid_zone(chosen) else current_user.timezone
+
+
+@bp.get("/book")
+@patient_required
+def choose_consultation():
+    """Step 1: which clinic and which kind of consultation."""
+    clinics = db.session.scalars(select(Clinic).where(Clinic.active).order_by(Clinic.name)).all()
+    return render_template("scheduling/choose.html", clinics=clinics,
+                           selected=request.args.get("clinic"))
+
+
+@bp.get("/book/<int:ctype_id>")
+@patient_required
+def choose_slot(ctype_id: int):
+    """Step 2: free times for a week, in the patient's zone with Bangkok time beside."""
+    ctype = db.session.get(ConsultationType, ctype_id)
+    if ctype is None or not ctype.active or not ctype.clinic.active:
+        abort(404)
+    zone = _display_zone()
+    doctor_id = request.args.get("doctor", type=int)
+    doctors = [d for d in ctype.clinic.doctors if d.active]
+    if doctor_id and doctor_id not in {d.id for d in doctors}:
+        doctor_id = None
+    tz = ZoneInfo(zone)
+    today = utcnow().astimezone(tz).date()
+    try:
+        first = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        first = today
+    first = max(first, today)
+    start = datetime.combine(first, time.min, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(first + timedelta(days=DAYS_PER_PAGE), time.min,
+                           tzinfo=tz).astimezone(UTC)
+    slots = find_slots(ctype, start=start, end=end, now=utcnow(),
+                       doctor_ids=[doctor_id] if doctor_id else None)
+    if not doctor_id:
+        # "First available": one entry per start time, the first doctor free then.
+        first_free = {}
+        for s in slots:
+            first_free.setdefault(s.start, s)
+        slots = list(first_free.values())
+    by_day: dict[date, list] = {}
+    for s in slots:
+        by_day.setdefault(s.start.astimezone(tz).date(), []).append(s)
+    return render_template(
+        "scheduling/slots.html", ctype=ctype, doctors=doctors, doctor_id=doctor_id,
+        zone=zone, zones=all_zones(), by_day=by_day, first=first,
+        days=[first + timedelta(days=i) for i in range(DAYS_PER_PAGE)],
+        next_week=first + timedelta(days=DAYS_PER_PAGE),
+        prev_week=first - timedelta(days=DAYS_PER_PAGE) if first > today else None,
+        doctor_names={d.id: d.name for d in doctors},
+    )
+
+
+@bp.post("/book/<int:ctype_id>/hold")
+@patient_required
+def hold_slot(ctype_id: int):
+    """Step 3: hold the chosen time while the deposit is arranged."""
+    ctype = db.session.get(ConsultationType, ctype_id)
+    if ctype is None:
+        abort(404)
+    zone = request.form.get("tz") if is_valid_zone(request.form.get("tz")) else None
+    back = url_for("scheduling.choose_slot", ctype_id=ctype_id, tz=zone,
+                   doctor=request.form.get("doctor_filter") or None,
+                   week=request.form.get("week") or None)
+    try:
+        start = datetime.fromisoformat(request.form.get("start", ""))
+        doctor_id = int(request.form.get("doctor", ""))
+        if start.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        flash(_("Please choose one of the times shown."), "danger")
+        return redirect(back)
+    try:
+        booking = services.place_hold(current_user, patient=current_user, ctype=ctype,
+                                      doctor_id=doctor_id, start=start.astimezone(UTC),
+                                      patient_timezone=zone)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(back)
+    db.session.commit()
+    return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+
+
+@bp.get("/bookings")
+@patient_required
+def my_bookings():
+    """The patient's bookings, upcoming first."""
+    rows = db.session.scalars(select(Booking).where(Booking.patient_id == current_user.id)
+                              .order_by(Booking.starts_at.desc())).all()
+    return render_template("scheduling/my_bookings.html", bookings=rows, now=utcnow())
+
+
+@bp.get("/bookings/<int:booking_id>")
+@any_user_required
+def booking_detail(booking_id: int):
+    """One booking: when (your time and Bangkok), what happens next, what it costs."""
+    booking = services.get_booking(current_user, booking_id)
+    doctor = db.session.get(Doctor, booking.doctor_id)
+    return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
+                           now=utcnow())
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@any_user_required
+def cancel_booking(booking_id: int):
+    """Cancel, after a confirmation step (never by a bare link)."""
+    booking = services.get_booking(current_user, booking_id)
+    if request.method == "POST":
+        try:
+            services.cancel(current_user, booking, reason=request.form.get("reason", ""))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+        else:
+            db.session.commit()
+            flash(_("Your booking %(ref)s is cancelled.", ref=booking.reference), "success")
+        return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+    return render_template("scheduling/cancel.html", booking=booking)
