@@ -38,9 +38,11 @@ class Unprocessable(DomainError):
 def _protect_session_writes() -> None:
     # Bearer tokens cannot be sent by another site; cookie sessions can, so they need the
     # CSRF header (X-CSRFToken) on every write.
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.get("api_token_auth"):
-        if current_user.is_authenticated:
-            csrf.protect()
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    # Loading the user first tells us whether a bearer token (rather than a cookie) was used.
+    if current_user.is_authenticated and not g.get("api_token_auth"):
+        csrf.protect()
 
 
 def _require_user():  # type: ignore[no-untyped-def]
@@ -150,8 +152,11 @@ def create_booking():
     """Hold a slot (201), or 409 when it has been taken."""
     user = _require_user()
     body = _json_body()
-    ctype = db.session.get(ConsultationType, _int(body.get("consultation_type"),
-                                                  "consultation_type"))
+    # Check every field before looking anything up, so one answer names what is wrong.
+    ctype_id = _int(body.get("consultation_type"), "consultation_type")
+    doctor_id = _int(body.get("doctor"), "doctor")
+    start = _instant(body.get("start"), "start")
+    ctype = db.session.get(ConsultationType, ctype_id)
     if ctype is None:
         abort(404)
     patient = user
@@ -165,8 +170,7 @@ def create_booking():
     if zone is not None and not is_valid_zone(zone):
         raise Unprocessable(f"Unknown time zone '{zone}'.")
     booking = services.place_hold(user, patient=patient, ctype=ctype,
-                                  doctor_id=_int(body.get("doctor"), "doctor"),
-                                  start=_instant(body.get("start"), "start"),
+                                  doctor_id=doctor_id, start=start,
                                   patient_timezone=zone)
     db.session.commit()
     return jsonify(serializers.booking(booking)), 201

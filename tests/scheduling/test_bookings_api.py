@@ -1,0 +1,200 @@
+"""The bookings API: holds, 409 on a taken slot, privacy, validation, cancel and reschedule."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from booking.accounts import services as accounts
+from booking.core.audit import AuditEvent
+from booking.extensions import db
+from booking.scheduling.models import Booking, BookingEvent
+from tests.conftest import ON_POSTGRES
+from tests.scheduling.helpers import ctype_for, first_free, user
+
+
+@pytest.fixture()
+def tokens(app, demo):
+    with app.app_context():
+        issued = {role: accounts.create_api_token(user(demo[role]))
+                  for role in ("patient", "patient2", "coordinator", "other_coordinator")}
+        db.session.commit()
+    return issued
+
+
+@pytest.fixture()
+def slot(app, demo):
+    with app.app_context():
+        ctype = ctype_for("sukhumvit-spine", "video")
+        s = first_free(ctype)
+        return {"consultation_type": ctype.id, "doctor": s.doctor_id,
+                "start": s.start.isoformat().replace("+00:00", "Z")}
+
+
+def api(client, method, path, token=None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return getattr(client, method)(f"/api/v1{path}", headers=headers, **kwargs)
+
+
+def test_hold_answers_201_with_the_booking(client, tokens, slot):
+    response = api(client, "post", "/bookings", tokens["patient"], json=slot)
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["state"] == "held" and body["reference"].startswith("SB-")
+    assert body["start"] == slot["start"] and body["hold_expires_at"]
+    assert body["start_local"].endswith(("-05:00", "-04:00"))  # the patient's New York time
+    assert body["deposit"] == {"amount_minor": 150000, "currency": "THB"}
+    again = api(client, "get", f"/bookings/{body['id']}", tokens["patient"])
+    assert again.status_code == 200 and again.json["id"] == body["id"]
+
+
+def test_second_hold_on_same_slot_gets_409(client, tokens, slot):
+    assert api(client, "post", "/bookings", tokens["patient"], json=slot).status_code == 201
+    taken = api(client, "post", "/bookings", tokens["patient2"], json=slot)
+    assert taken.status_code == 409
+    assert taken.json["error"]["code"] == "slot_taken"
+
+
+def test_other_peoples_bookings_are_not_found(client, tokens, slot, as_role, app):
+    booking_id = api(client, "post", "/bookings", tokens["patient"], json=slot).json["id"]
+    assert api(client, "get", f"/bookings/{booking_id}", tokens["patient2"]).status_code == 404
+    assert api(client, "get", f"/bookings/{booking_id}",
+               tokens["other_coordinator"]).status_code == 404
+    assert api(client, "get", f"/bookings/{booking_id}", tokens["coordinator"]).status_code == 200
+    assert api(client, "post", f"/bookings/{booking_id}/cancel",
+               tokens["patient2"]).status_code == 404
+    # The web pages say the same.
+    assert as_role("patient2").get(f"/bookings/{booking_id}").status_code == 404
+    assert as_role("coordinator").get(f"/bookings/{booking_id}").status_code == 200
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"doctor": 1, "start": "2027-03-01T02:00:00Z"}, 422, "invalid_field"),
+    ({"consultation_type": "x", "doctor": 1, "start": "2027-03-01T02:00:00Z"}, 422,
+     "invalid_field"),
+    ({"consultation_type": 1, "doctor": 1, "start": "next tuesday"}, 422, "invalid_field"),
+    ({"consultation_type": 1, "doctor": 1, "start": "2027-03-01T09:00:00"}, 422,
+     "invalid_field"),
+    ("not an object", 400, "invalid_request"),
+])
+def test_bad_input_gets_a_json_4xx(client, tokens, body, status, code):
+    response = api(client, "post", "/bookings", tokens["patient"], json=body)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code and response.json["error"]["message"]
+
+
+def test_a_time_outside_the_plan_is_refused(client, tokens, slot):
+    odd = {**slot, "start": slot["start"].replace(":00:00Z", ":07:00Z")}
+    response = api(client, "post", "/bookings", tokens["patient"], json=odd)
+    assert response.status_code == 409 and response.json["error"]["code"] == "slot_taken"
+
+
+def test_anonymous_writes_get_401_and_session_writes_need_csrf(client, slot, as_role):
+    assert api(client, "post", "/bookings", json=slot).status_code == 401
+    browser = as_role("patient")
+    refused = browser.post("/api/v1/bookings", json=slot)
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "csrf_failed"
+
+
+def test_cancel_then_the_slot_is_free_again(client, tokens, slot, app):
+    booking_id = api(client, "post", "/bookings", tokens["patient"], json=slot).json["id"]
+    cancelled = api(client, "post", f"/bookings/{booking_id}/cancel", tokens["patient"],
+                    json={"reason": "Plans changed"})
+    assert cancelled.status_code == 200 and cancelled.json["state"] == "cancelled_by_patient"
+    assert [h["to"] for h in cancelled.json["history"]] == ["held", "cancelled_by_patient"]
+    twice = api(client, "post", f"/bookings/{booking_id}/cancel", tokens["patient"])
+    assert twice.status_code == 409 and twice.json["error"]["code"] == "invalid_transition"
+    assert api(client, "post", "/bookings", tokens["patient2"], json=slot).status_code == 201
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.object_type == "Booking", AuditEvent.object_id == str(booking_id))).all()
+        assert sorted(actions) == ["booking.cancelled_by_patient", "booking.created"]
+
+
+def test_reschedule_moves_a_confirmed_booking_and_keeps_history(client, tokens, slot, app):
+    booking_id = api(client, "post", "/bookings", tokens["patient"], json=slot).json["id"]
+    with app.app_context():
+        new_slot = first_free(ctype_for("sukhumvit-spine", "video"),
+                              doctor_id=slot["doctor"])
+        new_start = new_slot.start.isoformat().replace("+00:00", "Z")
+    held = api(client, "post", f"/bookings/{booking_id}/reschedule", tokens["patient"],
+               json={"start": new_start})
+    assert held.status_code == 409  # only confirmed bookings move
+    with app.app_context():
+        from booking.scheduling import services
+
+        booking = db.session.get(Booking, booking_id)
+        services.confirm_by_hand(user("coordinator@sukhumvit-spine.example.com"), booking)
+        db.session.commit()
+    moved = api(client, "post", f"/bookings/{booking_id}/reschedule", tokens["patient"],
+                json={"start": new_start})
+    assert moved.status_code == 200, moved.json
+    assert moved.json["start"] == new_start and moved.json["state"] == "confirmed"
+    assert [h["to"] for h in moved.json["history"]] == ["held", "confirmed", "confirmed"]
+    assert moved.json["history"][-1]["detail"].startswith(slot["start"].replace("Z", "+00:00"))
+    # The old time is free again.
+    assert api(client, "post", "/bookings", tokens["patient2"], json=slot).status_code == 201
+
+
+def test_availability_validates_its_query(client, demo, app):
+    with app.app_context():
+        ctype_id = ctype_for().id
+    assert client.get("/api/v1/availability").status_code == 422
+    assert client.get(f"/api/v1/availability?consultation_type={ctype_id}&tz=Mars/Base"
+                      ).status_code == 422
+    wide = client.get(f"/api/v1/availability?consultation_type={ctype_id}"
+                      "&from=2027-01-01&to=2027-06-01")
+    assert wide.status_code == 422 and "62 days" in wide.json["error"]["message"]
+    assert client.get("/api/v1/availability?consultation_type=99999").status_code == 404
+
+
+def test_fifty_concurrent_holds_on_one_slot_give_one_booking(app, tokens, slot):
+    """Each thread is its own client and database connection, as 50 patients would be."""
+    barrier = threading.Barrier(50)
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = api(client, "post", "/bookings", tokens["patient"], json=slot)
+        with lock:
+            results.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == [201] + [409] * 49
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+        assert db.session.scalar(select(func.count()).select_from(BookingEvent)) == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the exclusion constraint is PostgreSQL's")
+def test_database_refuses_overlap_even_without_the_service_check(ctx, demo):
+    """Bypass the availability check: the exclusion constraint still says no (23P01)."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import IntegrityError
+
+    ctype = ctype_for()
+    s = first_free(ctype)
+    patient = user("patient@example.com")
+    common = dict(patient_id=patient.id, clinic_id=ctype.clinic_id, doctor_id=s.doctor_id,
+                  consultation_type_id=ctype.id, state="held", patient_timezone="UTC",
+                  deposit_minor=1, currency="THB")
+    db.session.add(Booking(reference="SB-AAAAAA", starts_at=s.start, ends_at=s.end,
+                           blocked_from=s.start, blocked_until=s.end, **common))
+    db.session.flush()
+    db.session.add(Booking(reference="SB-BBBBBB", starts_at=s.start + timedelta(minutes=10),
+                           ends_at=s.end + timedelta(minutes=10),
+                           blocked_from=s.start + timedelta(minutes=10),
+                           blocked_until=s.end + timedelta(minutes=10), **common))
+    with pytest.raises(IntegrityError) as caught:
+        db.session.flush()
+    assert caught.value.orig.sqlstate == "23P01"
+    db.session.rollback()
