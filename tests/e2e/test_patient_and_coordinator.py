@@ -76,6 +76,23 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(evidence).to_contain_text("no large randomised trials")
     expect(page.get_by_role("heading", name="Who is not a candidate")).to_be_visible()
     page.screenshot(path=shot("treatment-phone.png"), full_page=True)
+
+    # Book: consultation → time (shown in New York time with Bangkok beside) → hold.
+    page.get_by_role("button", name="Open menu").click()
+    page.get_by_role("link", name="My bookings").click()
+    page.get_by_role("link", name="Book a consultation").click()
+    page.get_by_role("region", name=re.compile("Sukhumvit")).get_by_role(
+        "link", name=re.compile("Video consultation")).click()
+    expect(page.get_by_text("Times are shown in America/New York")).to_be_visible()
+    page.screenshot(path=shot("slots-phone.png"), full_page=False)
+    first_slot = page.locator("button.slot-button").first
+    label = first_slot.get_attribute("aria-label")
+    first_slot.click()
+    expect(page.get_by_test_id("state")).to_have_text("Held — awaiting deposit")
+    local_when = page.get_by_test_id("when-local").inner_text()
+    bangkok_when = page.get_by_test_id("when-bangkok").inner_text()
+    assert "America/New York" in local_when and "In Bangkok:" in bangkok_when
+    page.screenshot(path=shot("booking-held-phone.png"), full_page=True)
     assert problems == [], problems  # no CSP violation or script error on the way
     context.close()
 
@@ -88,8 +105,19 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/coordinator/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sukhumvit Spine")
-    expect(page.get_by_text("Dr. Anan Srisuk")).to_be_visible()
     page.screenshot(path=shot("coordinator-laptop.png"), full_page=True)
+    # The patient's hold appears on the clinic's week, at its Bangkok time.
+    bangkok_clock = re.search(r"\((\d{1,2}:\d{2}\s?[AP]M) in Bangkok\)", label).group(1)
+    page.get_by_role("link", name="Week", exact=True).click()
+    booked_day = re.search(r"In Bangkok: (\w+, \w+ \d+, \d{4})", bangkok_when).group(1)
+    from datetime import datetime as _dt
+
+    day = _dt.strptime(booked_day, "%A, %B %d, %Y").date()
+    page.goto(f"{live_server}/coordinator/week?start={day.isoformat()}")
+    entry = page.locator(".week-item", has_text="Alex Rivera")
+    expect(entry).to_contain_text(bangkok_clock)
+    expect(entry).to_contain_text("Held — awaiting deposit")
+    page.screenshot(path=shot("coordinator-week-laptop.png"), full_page=True)
     assert problems == [], problems
     staff.close()
 
