@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
+# The app defaults to production settings; the laptop commands ask for development ones.
+export SPINEBRIDGE_ENV ?= development
 HOST ?= 127.0.0.1
 PORT ?= 5000
 

@@ -112,6 +112,10 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
 
+    #: How many proxies in front set X-Forwarded-For/-Proto (a PaaS router: 1). 0 trusts none,
+    #: so a client cannot fake its address to dodge the rate limits.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+
     LOG_JSON = _env_bool("LOG_JSON", False)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 

@@ -32,7 +32,8 @@ def create_app(config: str | type | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     if config is None:
-        config = os.environ.get("SPINEBRIDGE_ENV", "development")
+        # Secure by default: development settings (a known dev key) only when asked for.
+        config = os.environ.get("SPINEBRIDGE_ENV", "production")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in the environment outside development")
@@ -41,6 +42,11 @@ def create_app(config: str | type | None = None) -> Flask:
     from booking.core.logging import configure_logging
 
     configure_logging(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from booking.accounts.models import User
+from booking.accounts.models import User, password_fingerprint
 from booking.extensions import db
 
 
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The user of a session id `<id>:<password fingerprint>`; a changed password ends it."""
+    user_id, _, fingerprint = (session_id or "").partition(":")
     try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError, OverflowError):
         return None
+    if user is None or fingerprint != password_fingerprint(user.password_hash):
+        return None
+    return user
 
 
 def load_user_from_request(request) -> User | None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from booking.core.i18n import SUPPORTED_CURRENCIES
 from booking.core.zones import all_zones, is_valid_zone
@@ -45,8 +45,16 @@ def _valid_zone(form: FlaskForm, field: SelectField) -> None:
 class PhoneMixin:
     """Parses the phone number against the chosen country and stores it as E.164."""
 
+    #: Staff accounts may leave phone and country empty; patients may not.
+    contact_optional = False
+    #: The number in E.164 once validated; None when left empty (staff only).
+    phone_e164: str | None = None
+
     def validate_phone(self, field: TelField) -> None:
         raw = (field.data or "").strip()
+        if not raw and self.contact_optional:
+            self.phone_e164 = None
+            return
         if not raw:
             raise ValidationError(_l("Enter a phone number so the clinic can reach you."))
         region = (self.country.data or None) if hasattr(self, "country") else None
@@ -127,6 +135,7 @@ class ChangePasswordForm(ResetPasswordForm):
 
 class ProfileForm(PhoneMixin, FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    # Phone and country: required for patients, optional for staff (see __init__).
     country = SelectField(_l("Country you live in"), validators=[DataRequired()])
     phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"},
                      validators=[PHONE_REQUIRED])
@@ -135,8 +144,13 @@ class ProfileForm(PhoneMixin, FlaskForm):
     language = SelectField(_l("Preferred language"), validators=[DataRequired()])
     currency = SelectField(_l("Show prices also in"), validators=[DataRequired()])
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, contact_optional: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.contact_optional = contact_optional
+        if contact_optional:
+            self.country.validators = [Optional()]
+            self.phone.validators = [Optional()]
+            self.country.flags.required = self.phone.flags.required = False
         self.country.choices = country_choices()
         self.timezone.choices = zone_choices()
         self.language.choices = language_choices()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,10 @@ from booking.extensions import db
 
 if TYPE_CHECKING:
     from booking.catalogue.models import Clinic
+
+
+def password_fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -72,6 +77,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN
+
+    def get_id(self) -> str:
+        """Session and remember-me id; changes with the password, signing out old sessions."""
+        return f"{self.id}:{password_fingerprint(self.password_hash)}"
 
     def set_password(self, password: str) -> None:
         # Werkzeug 3 defaults to scrypt.

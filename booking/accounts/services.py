@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import tokens
@@ -42,6 +43,8 @@ def register_patient(values: dict) -> Registration:
     """Create an unverified patient account, or report that the email already has one."""
     existing = find_user(values["email"])
     if existing is not None:
+        # Same cost as creating an account, so timing does not tell that the email is known.
+        generate_password_hash(values["password"], method="scrypt")
         return Registration(existing, created=False)
     user = User(
         email=normalise_email(values["email"]),
@@ -54,8 +57,13 @@ def register_patient(values: dict) -> Registration:
         currency=values.get("currency") or "THB",
     )
     user.set_password(values["password"])
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:
+        # The same email registered a moment ago by a parallel request.
+        return Registration(find_user(values["email"]), created=False)
     audit.record(user, "user.registered", user,
                  after={"email": user.email, "role": user.role, "country": user.country})
     return Registration(user, created=True)
@@ -103,7 +111,7 @@ def user_for_reset_token(token: str) -> User:
             code="token_expired" if exc.expired else "token_invalid",
         ) from exc
     user = db.session.get(User, payload.get("uid"))
-    if user is None or not tokens.reset_token_matches(user, payload):
+    if user is None or not user.active or not tokens.reset_token_matches(user, payload):
         raise DomainError(_l("This reset link has already been used or is not valid."),
                           code="token_invalid")
     return user

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from booking.accounts.models import User
+from booking.accounts.models import User, password_fingerprint
 
 VERIFY_SALT = "spinebridge.verify-email"
 RESET_SALT = "spinebridge.reset-password"
@@ -19,7 +17,7 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 def _password_fingerprint(user: User) -> str:
     # Binds a reset link to the current password, so it stops working once used.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return password_fingerprint(user.password_hash)
 
 
 def make_verify_token(user: User) -> str:

@@ -23,6 +23,11 @@ from booking.extensions import db, limiter
 bp = Blueprint("accounts", __name__)
 
 
+def _form_status() -> int:
+    """422 when a posted form is shown again with its errors, 200 when first shown."""
+    return 422 if request.method == "POST" else 200
+
+
 def auth_limit() -> str:
     return current_app.config["AUTH_RATE_LIMIT"]
 
@@ -87,7 +92,7 @@ def resend_verification():
             emails.send_verification(user)
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
-    return render_template("accounts/resend.html", form=form)
+    return render_template("accounts/resend.html", form=form), _form_status()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -135,7 +140,7 @@ def forgot_password():
             emails.send_password_reset(user)
         return render_template("accounts/reset_sent.html",
                                email=services.normalise_email(form.email.data))
-    return render_template("accounts/forgot_password.html", form=form)
+    return render_template("accounts/forgot_password.html", form=form), _form_status()
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -153,18 +158,18 @@ def reset_password(token: str):
         db.session.commit()
         flash(_("Your password is changed. Please sign in."), "success")
         return redirect(url_for("accounts.login", email=user.email))
-    return render_template("accounts/reset_password.html", form=form)
+    return render_template("accounts/reset_password.html", form=form), _form_status()
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @any_user_required
 def profile():
     """See and change one's own details and preferences."""
-    form = ProfileForm(obj=current_user)
+    form = ProfileForm(obj=current_user, contact_optional=not current_user.is_patient)
     password_form = ChangePasswordForm(prefix="pw")
     if form.validate_on_submit():
         values = {
-            "name": form.name.data, "country": form.country.data,
+            "name": form.name.data, "country": form.country.data or None,
             "timezone": form.timezone.data, "language": form.language.data,
             "phone": form.phone_e164, "currency": form.currency.data,
         }
@@ -181,7 +186,8 @@ def profile():
 @any_user_required
 def change_password():
     """Change one's own password."""
-    form = ProfileForm(obj=current_user, formdata=None)
+    form = ProfileForm(obj=current_user, formdata=None,
+                       contact_optional=not current_user.is_patient)
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
         try:
@@ -191,7 +197,9 @@ def change_password():
             password_form.current.errors.append(str(exc.message))
         else:
             db.session.commit()
-            flash(_("Your password is changed."), "success")
+            # Other sessions end with the old password; this one continues.
+            login_user(current_user._get_current_object())
+            flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form,
                            password_form=password_form), 422

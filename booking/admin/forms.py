@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     Email,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -27,8 +28,14 @@ from wtforms.validators import (
     ValidationError,
 )
 
+#: Columns hold minor units in 32-bit integers on PostgreSQL (at most 21,474,836.47 THB).
+MAX_PRICE_THB = 20_000_000
+MAX_DEPOSIT_THB = 1_000_000
+MAX_RATE = 1000  # units per THB; the weakest currency we offer is far below this
+
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
               message=_l("Use lower-case letters, digits and hyphens, e.g. silom-spine."))
+SLUG_RULES = [DataRequired(), Length(max=80), SLUG]
 
 
 class LanguagesField(StringField):
@@ -39,7 +46,13 @@ class LanguagesField(StringField):
 
     def process_formdata(self, valuelist: list[str]) -> None:
         raw = valuelist[0] if valuelist else ""
-        self.data = [part.strip().lower() for part in raw.split(",") if part.strip()]
+        codes = []
+        for part in raw.split(","):
+            # "en-us" and "en_US" are the same language; keep each once, in order.
+            language, _, region = part.strip().replace("-", "_").partition("_")
+            if language:
+                codes.append(language.lower() + (f"_{region.upper()}" if region else ""))
+        self.data = list(dict.fromkeys(codes))
 
     def pre_validate(self, form: FlaskForm) -> None:
         from babel import Locale, UnknownLocaleError
@@ -49,11 +62,13 @@ class LanguagesField(StringField):
                 Locale.parse(code)
             except (ValueError, UnknownLocaleError) as exc:
                 raise ValidationError(_l("Unknown language code: %(code)s", code=code)) from exc
+            if code.split("_")[0] in {"und", "root"}:
+                raise ValidationError(_l("Unknown language code: %(code)s", code=code))
 
 
 class ClinicForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    slug = StringField(_l("Short name for the address bar"), validators=[DataRequired(), SLUG])
+    slug = StringField(_l("Short name for the address bar"), validators=SLUG_RULES)
     summary = TextAreaField(_l("Summary"), validators=[Length(max=2000)])
     address = TextAreaField(_l("Address in Bangkok"), validators=[DataRequired()])
     accreditation = StringField(_l("Accreditation"), validators=[Length(max=300)])
@@ -75,13 +90,13 @@ class DoctorForm(FlaskForm):
 
 class TreatmentForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    slug = StringField(_l("Short name for the address bar"), validators=[DataRequired(), SLUG])
+    slug = StringField(_l("Short name for the address bar"), validators=SLUG_RULES)
     summary = TextAreaField(_l("Summary"), validators=[DataRequired()])
     description = TextAreaField(_l("Description"))
     price_min = IntegerField(_l("Lowest typical price (THB)"),
-                             validators=[DataRequired(), NumberRange(min=0)])
+                             validators=[InputRequired(), NumberRange(min=0, max=MAX_PRICE_THB)])
     price_max = IntegerField(_l("Highest typical price (THB)"),
-                             validators=[DataRequired(), NumberRange(min=0)])
+                             validators=[InputRequired(), NumberRange(min=0, max=MAX_PRICE_THB)])
     evidence_summary = TextAreaField(_l("Evidence summary"), validators=[DataRequired()])
     regulatory_status = SelectField(_l("Regulatory status"), validators=[DataRequired()])
     regulatory_note = TextAreaField(_l("Regulatory note (approval, protocol, registry)"))
@@ -102,7 +117,8 @@ class ConsultationTypeForm(FlaskForm):
     mode = SelectField(_l("How it takes place"), validators=[DataRequired()])
     duration_minutes = IntegerField(_l("Duration (minutes)"),
                                     validators=[DataRequired(), NumberRange(min=5, max=480)])
-    deposit = IntegerField(_l("Deposit (THB)"), validators=[DataRequired(), NumberRange(min=0)])
+    deposit = IntegerField(_l("Deposit (THB)"),
+                           validators=[InputRequired(), NumberRange(min=0, max=MAX_DEPOSIT_THB)])
     active = BooleanField(_l("Bookable"), default=True)
 
 
@@ -121,7 +137,8 @@ class StaffForm(FlaskForm):
 class ExchangeRateForm(FlaskForm):
     currency = SelectField(_l("Currency"))
     rate = DecimalField(_l("Units of this currency for 1 THB"), places=8,
-                        validators=[DataRequired(), NumberRange(min=Decimal("0.00000001"))])
+                        validators=[InputRequired(), NumberRange(min=Decimal("0.00000001"),
+                                                                 max=Decimal(MAX_RATE))])
 
 
 class AuditFilterForm(FlaskForm):

@@ -160,10 +160,9 @@ def save_treatment(actor: User, treatment: Treatment | None, values: dict,
     )
     treatment.clinics = list(db.session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids))))
     after_links = {"conditions": sorted(condition_ids), "clinics": sorted(clinic_ids)}
-    if before_links and before_links != after_links:
+    if before_links != after_links:
         audit.record(actor, "treatment.links_updated", treatment,
-                     before={k: str(v) for k, v in before_links.items()},
-                     after={k: str(v) for k, v in after_links.items()})
+                     before=before_links or None, after=after_links)
     return treatment
 
 
@@ -180,8 +179,9 @@ def set_exchange_rate(actor: User, currency: str, rate: Decimal) -> ExchangeRate
     currency = currency.upper()
     if currency not in SUPPORTED_CURRENCIES or currency == "THB":
         raise DomainError(_l("That currency is not offered."), code="currency_unknown")
-    if rate <= 0:
-        raise DomainError(_l("The rate must be above zero."), code="rate_invalid")
+    if not rate.is_finite() or rate <= 0 or rate > 1000:
+        raise DomainError(_l("The rate must be a number above zero and at most 1000."),
+                          code="rate_invalid")
     row = db.session.get(ExchangeRate, currency)
     before = {"rate": str(row.rate)} if row else None
     if row is None:

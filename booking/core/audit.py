@@ -42,8 +42,16 @@ class AuditEvent(db.Model):
 def _jsonable(summary: dict[str, Any] | None) -> dict[str, Any] | None:
     if summary is None:
         return None
-    return {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v))
-            for k, v in summary.items()}
+    def plain(value: Any) -> Any:
+        if isinstance(value, (str, int, float, bool, type(None))):
+            return value
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return str(value)
+
+    return {k: plain(v) for k, v in summary.items()}
 
 
 def record(

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from booking.core.errors import DomainError
+from booking.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,17 @@ def register(app: Flask) -> None:
     def unhandled(error: Exception):
         if isinstance(error, HTTPException):
             return http_error(error)
+        if isinstance(error, OverflowError):
+            # An id or number far beyond any row we could have: nothing is there.
+            db.session.rollback()
+            return _render(404, "not_found")
         log.exception("unhandled error on %s %s", request.method, request.path)
+        # A failed statement leaves the session unusable; the error page itself needs it.
+        db.session.rollback()
         return _render(500, "internal_error")
 
     @app.errorhandler(InternalServerError)
     def internal(error: InternalServerError):
         log.error("internal server error on %s %s", request.method, request.path)
+        db.session.rollback()
         return _render(500, "internal_error")

@@ -13,11 +13,11 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user.is_authenticated and current_user.language in languages:
-        return current_user.language
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
+    if current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
     return request.accept_languages.best_match(list(languages)) or "en"
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, request, session
-from flask_login import current_user
 
 from booking.core.i18n import SUPPORTED_CURRENCIES
-from booking.extensions import db
 
 bp = Blueprint("core", __name__)
 
@@ -16,6 +14,8 @@ bp = Blueprint("core", __name__)
 def safe_next(default: str = "/") -> str:
     """Only same-site relative paths are followed after a preference change or login."""
     target = request.args.get("next") or request.form.get("next") or ""
+    if any(ord(ch) < 0x20 or ch == "\\" for ch in target):
+        return default
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
@@ -27,10 +27,8 @@ def set_language(code: str):
     """Switch the interface language (remembered on the account when signed in)."""
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
+    # Only this browser's session: the saved preference changes on the profile page (audited).
     session["lang"] = code
-    if current_user.is_authenticated and current_user.language != code:
-        current_user.language = code
-        db.session.commit()
     return redirect(safe_next())
 
 
