@@ -38,6 +38,9 @@ def create_app(config: str | type | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in the environment outside development")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from booking.core.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     from booking.core.logging import configure_logging
 

@@ -36,6 +36,7 @@ from booking.catalogue.models import (
 from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
 from booking.core.i18n import SUPPORTED_CURRENCIES
+from booking.core.ids import id_value
 from booking.core.policy import admin_required
 from booking.core.templating import MODE_LABELS, REGULATORY_LABELS
 from booking.extensions import db
@@ -122,8 +123,8 @@ def edit_doctor(doctor_id: int | None = None):
     doctor = _get_or_404(Doctor, doctor_id) if doctor_id else None
     form = DoctorForm(obj=doctor)
     form.clinic_id.choices = _clinic_choices()
-    if doctor is None and request.method == "GET" and request.args.get("clinic", type=int):
-        form.clinic_id.data = request.args.get("clinic", type=int)
+    if doctor is None and request.method == "GET" and id_value(request.args.get("clinic")):
+        form.clinic_id.data = id_value(request.args.get("clinic"))
 
     def save() -> object:
         values = {f: getattr(form, f).data for f in catalogue.DOCTOR_FIELDS}
@@ -145,8 +146,8 @@ def edit_consultation_type(ctype_id: int | None = None):
     if request.method == "GET":
         if ctype is not None:
             form.deposit.data = ctype.deposit_minor // 100
-        elif request.args.get("clinic", type=int):
-            form.clinic_id.data = request.args.get("clinic", type=int)
+        elif id_value(request.args.get("clinic")):
+            form.clinic_id.data = id_value(request.args.get("clinic"))
 
     def save() -> object:
         values = {f: getattr(form, f).data for f in

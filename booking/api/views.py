@@ -14,6 +14,7 @@ from booking.api.openapi import document
 from booking.catalogue import services as catalogue
 from booking.catalogue.models import ConsultationType
 from booking.core.errors import DomainError
+from booking.core.ids import MAX_ID
 from booking.core.types import utcnow
 from booking.core.zones import is_valid_zone
 from booking.extensions import csrf, db
@@ -64,7 +65,7 @@ def _int(value: object, name: str) -> int:
         number = int(str(value))
     except (TypeError, ValueError):
         raise Unprocessable(f"'{name}' must be a whole number.") from None
-    if number <= 0:
+    if not 0 < number <= MAX_ID:
         raise Unprocessable(f"'{name}' must be a positive id.")
     return number
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
+from booking.core.ids import id_value
 from booking.core.policy import coordinator_required
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
@@ -71,7 +72,7 @@ def week():
     except ValueError:
         anchor = today
     monday = anchor - timedelta(days=anchor.weekday())
-    doctor_id = request.args.get("doctor", type=int)
+    doctor_id = id_value(request.args.get("doctor"))
     show_all = request.args.get("all") == "1"
     rows = _bookings(clinic.id, monday, monday + timedelta(days=7), doctor_id)
     if not show_all:

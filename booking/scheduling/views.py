@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from booking.catalogue.models import Clinic, ConsultationType, Doctor
 from booking.core.errors import DomainError
+from booking.core.ids import id_value
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.core.zones import all_zones, is_valid_zone
@@ -48,7 +49,7 @@ def choose_slot(ctype_id: int):
     if ctype is None or not ctype.active or not ctype.clinic.active:
         abort(404)
     zone = _display_zone()
-    doctor_id = request.args.get("doctor", type=int)
+    doctor_id = id_value(request.args.get("doctor"))
     doctors = [d for d in ctype.clinic.doctors if d.active]
     if doctor_id and doctor_id not in {d.id for d in doctors}:
         doctor_id = None
@@ -96,8 +97,8 @@ def hold_slot(ctype_id: int):
                    week=request.form.get("week") or None)
     try:
         start = datetime.fromisoformat(request.form.get("start", ""))
-        doctor_id = int(request.form.get("doctor", ""))
-        if start.tzinfo is None:
+        doctor_id = id_value(request.form.get("doctor"))
+        if start.tzinfo is None or doctor_id is None:
             raise ValueError
     except ValueError:
         flash(_("Please choose one of the times shown."), "danger")
