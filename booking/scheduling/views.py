@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +29,7 @@ from booking.core.zones import all_zones, is_valid_zone
 from booking.extensions import db
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
+from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.models import Booking
 
 bp = Blueprint("scheduling", __name__)
@@ -132,6 +142,18 @@ def booking_detail(booking_id: int):
     doctor = db.session.get(Doctor, booking.doctor_id)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
                            now=utcnow())
+
+
+@bp.get("/bookings/<int:booking_id>/calendar.ics")
+@any_user_required
+def booking_ics(booking_id: int):
+    """The booking as a calendar file; importing it again updates the same event."""
+    booking = services.get_booking(current_user, booking_id)
+    response = make_response(booking_calendar(booking))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="spinebridge-{booking.reference}.ics"')
+    return response
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])

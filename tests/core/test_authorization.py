@@ -57,6 +57,7 @@ ACCESS: dict[str, object] = {
     # and the coordinator's own clinic (see test_other_peoples_bookings_are_not_found).
     "scheduling.booking_detail": ANY,
     "scheduling.cancel_booking": ANY,
+    "scheduling.booking_ics": ANY,
     "coordinator.week": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
