@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from booking.catalogue.models import Doctor
+from booking.coordinator.forms import (
+    WEEKDAYS,
+    ExceptionForm,
+    HolidayForm,
+    WeeklyPlanForm,
+    format_intervals,
+)
 from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
@@ -18,7 +27,13 @@ from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.scheduling import services
-from booking.scheduling.models import ACTIVE_STATES, Booking
+from booking.scheduling.models import (
+    ACTIVE_STATES,
+    Booking,
+    Holiday,
+    ScheduleException,
+    WorkingInterval,
+)
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
@@ -120,3 +135,144 @@ def outcome(booking_id: int):
         db.session.commit()
         flash(_("Saved."), "success")
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+
+
+# Schedules ----------------------------------------------------------------------------------
+
+def _clinic_doctor(doctor_id: int) -> Doctor:
+    doctor = db.session.get(Doctor, doctor_id)
+    if doctor is None or doctor.clinic_id != current_user.clinic_id:
+        abort(404)
+    return doctor
+
+
+def _schedule_page(exception_form: ExceptionForm | None = None,
+                   holiday_form: HolidayForm | None = None, status: int = 200):
+    clinic = current_user.clinic
+    now = utcnow()
+    plans: dict[int, dict[int, list]] = {d.id: {} for d in clinic.doctors}
+    for row in db.session.scalars(select(WorkingInterval).where(
+            WorkingInterval.doctor_id.in_(list(plans))).order_by(WorkingInterval.start_time)):
+        plans[row.doctor_id].setdefault(row.weekday, []).append((row.start_time, row.end_time))
+    exceptions = db.session.scalars(select(ScheduleException).where(
+        ScheduleException.clinic_id == clinic.id, ScheduleException.ends_at >= now)
+        .order_by(ScheduleException.starts_at)).all()
+    this_year = now.astimezone(CLINIC_ZONE).year
+    holidays = db.session.scalars(select(Holiday).where(
+        Holiday.day >= date(this_year, 1, 1), Holiday.day <= date(this_year + 1, 12, 31))
+        .order_by(Holiday.day)).all()
+    exception_form = exception_form or _exception_form()
+    return render_template(
+        "coordinator/schedule.html", clinic=clinic, plans=plans, weekdays=WEEKDAYS,
+        exceptions=exceptions, holidays=holidays, exception_form=exception_form,
+        holiday_form=holiday_form or HolidayForm(prefix="holiday"),
+        doctor_names={d.id: d.name for d in clinic.doctors}, fmt=format_intervals,
+    ), status
+
+
+def _exception_form() -> ExceptionForm:
+    form = ExceptionForm(prefix="exc")
+    form.doctor_id.choices = [(0, _l("Whole clinic (closure)"))] + [
+        (d.id, d.name) for d in current_user.clinic.doctors]
+    return form
+
+
+@bp.get("/schedule")
+@coordinator_required
+def schedule():
+    """Weekly plans, leave, blocks, extra hours and holidays, in Bangkok time."""
+    return _schedule_page()
+
+
+@bp.route("/doctors/<int:doctor_id>/plan", methods=["GET", "POST"])
+@coordinator_required
+def edit_plan(doctor_id: int):
+    """Replace a doctor's weekly plan; bookings it no longer covers are listed, never dropped."""
+    doctor = _clinic_doctor(doctor_id)
+    form = WeeklyPlanForm()
+    if request.method == "GET":
+        current: dict[int, list] = {}
+        for row in db.session.scalars(select(WorkingInterval).where(
+                WorkingInterval.doctor_id == doctor.id)):
+            current.setdefault(row.weekday, []).append((row.start_time, row.end_time))
+        for index, (name, _) in enumerate(WEEKDAYS):
+            getattr(form, name).data = format_intervals(sorted(current.get(index, [])))
+    if form.validate_on_submit():
+        outside = services.set_weekly_plan(current_user, doctor, form.intervals())
+        db.session.commit()
+        if not outside:
+            flash(_("The plan for %(doctor)s is saved.", doctor=doctor.name), "success")
+            return redirect(url_for("coordinator.schedule"))
+        return render_template("coordinator/plan_conflicts.html", doctor=doctor,
+                               bookings=outside)
+    status = 422 if request.method == "POST" else 200
+    return render_template("coordinator/plan.html", form=form, doctor=doctor), status
+
+
+def _bangkok(value: datetime) -> datetime:
+    return value.replace(tzinfo=CLINIC_ZONE).astimezone(UTC)
+
+
+@bp.post("/exceptions")
+@coordinator_required
+def add_exception():
+    """Add leave, blocked time, extra hours or (whole clinic) a closure."""
+    form = _exception_form()
+    if not form.validate_on_submit():
+        return _schedule_page(exception_form=form, status=422)
+    try:
+        services.add_exception(
+            current_user, clinic_id=current_user.clinic_id, doctor_id=form.doctor_id.data or None,
+            kind=form.kind.data, starts_at=_bangkok(form.starts_at.data),
+            ends_at=_bangkok(form.ends_at.data), note=form.note.data or "")
+    except DomainError as exc:
+        db.session.rollback()
+        form.starts_at.errors.append(str(exc.message))
+        return _schedule_page(exception_form=form, status=422)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("coordinator.schedule"))
+
+
+@bp.post("/exceptions/<int:exception_id>/delete")
+@coordinator_required
+def remove_exception(exception_id: int):
+    """Remove leave, a block, extra hours or a closure."""
+    exc = db.session.get(ScheduleException, exception_id)
+    if exc is None or exc.clinic_id != current_user.clinic_id:
+        abort(404)
+    services.remove_exception(current_user, exc)
+    db.session.commit()
+    flash(_("Removed."), "success")
+    return redirect(url_for("coordinator.schedule"))
+
+
+@bp.post("/holidays")
+@coordinator_required
+def add_holiday():
+    """Add a public holiday (every clinic closes that day)."""
+    form = HolidayForm(prefix="holiday")
+    if not form.validate_on_submit():
+        return _schedule_page(holiday_form=form, status=422)
+    try:
+        services.add_holiday(current_user, form.day.data, form.name.data)
+    except DomainError as exc:
+        db.session.rollback()
+        form.day.errors.append(str(exc.message))
+        return _schedule_page(holiday_form=form, status=422)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("coordinator.schedule"))
+
+
+@bp.post("/holidays/<int:holiday_id>/delete")
+@coordinator_required
+def remove_holiday(holiday_id: int):
+    """Remove a public holiday."""
+    holiday = db.session.get(Holiday, holiday_id)
+    if holiday is None:
+        abort(404)
+    services.remove_holiday(current_user, holiday)
+    db.session.commit()
+    flash(_("Removed."), "success")
+    return redirect(url_for("coordinator.schedule"))

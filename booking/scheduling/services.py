@@ -7,7 +7,7 @@ the overlap is checked inside that transaction."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -34,6 +34,7 @@ from booking.scheduling.models import (
     HELD,
     NO_SHOW,
     Booking,
+    Holiday,
     ScheduleException,
     WorkingInterval,
 )
@@ -267,3 +268,37 @@ def add_exception(actor: User, *, clinic_id: int, doctor_id: int | None, kind: s
     return exc
 
 
+
+
+def remove_exception(actor: User, exc: ScheduleException) -> None:
+    """Delete leave, extra hours, a block or a closure."""
+    if actor.is_patient or not can_manage_clinic(actor, exc.clinic_id):
+        raise NotAllowed(_l("You may only change your own clinic's schedules."))
+    audit.record(actor, f"schedule.{exc.kind}_removed", exc,
+                 before={"doctor_id": exc.doctor_id, "starts_at": exc.starts_at.isoformat(),
+                         "ends_at": exc.ends_at.isoformat()})
+    db.session.delete(exc)
+    db.session.flush()
+
+
+def add_holiday(actor: User, day: date, name: str) -> Holiday:
+    """Add a public holiday (all clinics close)."""
+    if actor.is_patient:
+        raise NotAllowed(_l("Only staff can change holidays."))
+    if db.session.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
+        raise DomainError(_l("That date is already a holiday."), code="holiday_exists")
+    holiday = Holiday(day=day, name=name.strip()[:200])
+    db.session.add(holiday)
+    db.session.flush()
+    audit.record(actor, "holiday.added", holiday, after={"day": day.isoformat(), "name": name})
+    return holiday
+
+
+def remove_holiday(actor: User, holiday: Holiday) -> None:
+    """Remove a public holiday (clinics open on their usual plan that day)."""
+    if actor.is_patient:
+        raise NotAllowed(_l("Only staff can change holidays."))
+    audit.record(actor, "holiday.removed", holiday,
+                 before={"day": holiday.day.isoformat(), "name": holiday.name})
+    db.session.delete(holiday)
+    db.session.flush()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.catalogue.models import Clinic, Condition, Doctor, Treatment
 from booking.extensions import db
+from booking.scheduling.models import Holiday
 from tests.conftest import csrf_token
 from tests.scheduling.helpers import hold
 
@@ -61,6 +62,12 @@ ACCESS: dict[str, object] = {
     "coordinator.week": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
+    "coordinator.schedule": ("coordinator",),
+    "coordinator.edit_plan": ("coordinator",),
+    "coordinator.add_exception": ("coordinator",),
+    "coordinator.remove_exception": ("coordinator",),
+    "coordinator.add_holiday": ("coordinator",),
+    "coordinator.remove_holiday": ("coordinator",),
     "api.openapi": PUBLIC,
     "api.clinics": PUBLIC,
     "api.consultation_types": PUBLIC,
@@ -94,7 +101,23 @@ def _sample_args(app) -> dict[str, object]:
             "treatment_slug": db.session.scalar(select(Treatment.slug)),
             "token": "not-a-valid-token",
             "ctype_id": booking.consultation_type_id,
+            "exception_id": _sample_exception(clinic.id),
+            "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
         }
+
+
+def _sample_exception(clinic_id: int) -> int:
+    from datetime import timedelta
+
+    from booking.core.types import utcnow
+    from booking.scheduling import services
+
+    coordinator = db.session.scalar(select(User).where(User.clinic_id == clinic_id))
+    exc = services.add_exception(coordinator, clinic_id=clinic_id, doctor_id=None, kind="block",
+                                 starts_at=utcnow() + timedelta(days=200),
+                                 ends_at=utcnow() + timedelta(days=201))
+    db.session.commit()
+    return exc.id
 
 
 def _requests(app):
