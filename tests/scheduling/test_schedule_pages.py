@@ -1,0 +1,93 @@
+"""Coordinators manage plans, exceptions and holidays from the schedule page."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from booking.catalogue.models import Doctor
+from booking.core.audit import AuditEvent
+from booking.extensions import db
+from booking.scheduling.models import Holiday, ScheduleException, WorkingInterval
+from tests.conftest import post_form
+from tests.scheduling.helpers import hold
+
+
+def _doctor_id(app, name="Dr. Anan Srisuk") -> int:
+    with app.app_context():
+        return db.session.scalar(select(Doctor.id).where(Doctor.name == name))
+
+
+def test_schedule_page_shows_the_plan_in_bangkok_time(as_role):
+    html = as_role("coordinator").get("/coordinator/schedule").get_data(as_text=True)
+    assert "Dr. Anan Srisuk" in html and "09:00-12:00, 13:00-17:00" in html
+    assert "Dr. Somchai" not in html  # another clinic's doctor
+
+
+def test_editing_a_plan_lists_bookings_it_no_longer_covers(as_role, app):
+    with app.app_context():
+        booking = hold(confirm=True)
+        doctor_id, reference = booking.doctor_id, booking.reference
+    coordinator = as_role("coordinator")
+    form = {day: "" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    response = post_form(coordinator, f"/coordinator/doctors/{doctor_id}/plan",
+                         {**form, "mon": "10:00-11:00"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and reference in html
+    assert "outside the working hours" in html
+    with app.app_context():
+        rows = db.session.scalars(select(WorkingInterval).where(
+            WorkingInterval.doctor_id == doctor_id)).all()
+        assert [(r.weekday, str(r.start_time), str(r.end_time)) for r in rows] == [
+            (0, "10:00:00", "11:00:00")]
+        assert db.session.scalar(select(AuditEvent.action).where(
+            AuditEvent.action == "schedule.plan_replaced"))
+
+
+def test_bad_plan_text_is_explained_and_kept(as_role, app):
+    doctor_id = _doctor_id(app)
+    response = post_form(as_role("coordinator"), f"/coordinator/doctors/{doctor_id}/plan",
+                         {"mon": "9 to 5", "tue": "13:00-12:00", "wed": "09:00-12:00"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="9 to 5"' in html and "Write times like" in html
+
+
+def test_other_clinics_doctors_are_out_of_reach(as_role, app):
+    doctor_id = _doctor_id(app, "Dr. Somchai Wattanakul")
+    assert as_role("coordinator").get(f"/coordinator/doctors/{doctor_id}/plan").status_code == 404
+
+
+def test_leave_closure_and_holiday_round_trip(as_role, app):
+    coordinator = as_role("coordinator")
+    doctor_id = _doctor_id(app)
+    leave = post_form(coordinator, "/coordinator/exceptions", {
+        "exc-doctor_id": str(doctor_id), "exc-kind": "leave",
+        "exc-starts_at": "2027-02-01T00:00", "exc-ends_at": "2027-02-05T23:59",
+        "exc-note": "Conference"}, token_from="/coordinator/schedule")
+    assert leave.status_code == 302
+    backwards = post_form(coordinator, "/coordinator/exceptions", {
+        "exc-doctor_id": "0", "exc-kind": "block", "exc-starts_at": "2027-02-10T12:00",
+        "exc-ends_at": "2027-02-10T09:00"}, token_from="/coordinator/schedule")
+    assert backwards.status_code == 422
+    assert "The end must be after the start." in backwards.get_data(as_text=True)
+    holiday = post_form(coordinator, "/coordinator/holidays", {
+        "holiday-day": "2027-02-15", "holiday-name": "Clinic anniversary"},
+        token_from="/coordinator/schedule")
+    assert holiday.status_code == 302
+    duplicate = post_form(coordinator, "/coordinator/holidays", {
+        "holiday-day": "2027-02-15", "holiday-name": "Again"}, token_from="/coordinator/schedule")
+    assert duplicate.status_code == 422
+    with app.app_context():
+        exc = db.session.scalar(select(ScheduleException))
+        # 00:00 in Bangkok is 17:00 UTC the day before.
+        assert exc.starts_at.isoformat() == "2027-01-31T17:00:00+00:00"
+        assert exc.note == "Conference"
+        assert db.session.scalar(select(Holiday.name).where(Holiday.name == "Clinic anniversary"))
+        exc_id = exc.id
+    removed = post_form(coordinator, f"/coordinator/exceptions/{exc_id}/delete", {},
+                        token_from="/coordinator/schedule")
+    assert removed.status_code == 302
+    with app.app_context():
+        assert db.session.get(ScheduleException, exc_id) is None
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+        assert {"schedule.leave_added", "schedule.leave_removed", "holiday.added"} <= actions
