@@ -7,8 +7,8 @@ from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import DateField, DateTimeLocalField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 WEEKDAYS = [("mon", _l("Monday")), ("tue", _l("Tuesday")), ("wed", _l("Wednesday")),
             ("thu", _l("Thursday")), ("fri", _l("Friday")), ("sat", _l("Saturday")),
@@ -85,3 +85,8 @@ class ExceptionForm(FlaskForm):
 class HolidayForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+
+
+class BookForPatientForm(FlaskForm):
+    email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email()])
+    consultation_type = SelectField(_l("Consultation"), coerce=int)

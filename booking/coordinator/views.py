@@ -11,9 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from booking.catalogue.models import Doctor
+from booking.accounts import services as accounts
+from booking.accounts.models import User
+from booking.catalogue.models import ConsultationType, Doctor
 from booking.coordinator.forms import (
     WEEKDAYS,
+    BookForPatientForm,
     ExceptionForm,
     HolidayForm,
     WeeklyPlanForm,
@@ -23,8 +26,9 @@ from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
 from booking.core.policy import coordinator_required
+from booking.core.templating import MODE_LABELS
 from booking.core.types import utcnow
-from booking.core.zones import CLINIC_ZONE
+from booking.core.zones import CLINIC_ZONE, is_valid_zone
 from booking.extensions import db
 from booking.scheduling import services
 from booking.scheduling.models import (
@@ -34,6 +38,7 @@ from booking.scheduling.models import (
     ScheduleException,
     WorkingInterval,
 )
+from booking.scheduling.views import render_slot_page
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
@@ -276,3 +281,83 @@ def remove_holiday(holiday_id: int):
     db.session.commit()
     flash(_("Removed."), "success")
     return redirect(url_for("coordinator.schedule"))
+
+
+# Booking on a patient's behalf (phone or chat requests) -------------------------------------
+
+@bp.route("/book", methods=["GET", "POST"])
+@coordinator_required
+def book_for_patient():
+    """Find the patient and the consultation, then pick a time for them."""
+    form = BookForPatientForm()
+    form.consultation_type.choices = [(c.id, f"{c.name} ({mode_labels_text(c.mode)})")
+                                      for c in current_user.clinic.consultation_types
+                                      if c.active]
+    if form.validate_on_submit():
+        patient = accounts.find_user(form.email.data)
+        if patient is None or not patient.is_patient:
+            form.email.errors.append(_(
+                "No patient account uses this email. Ask the patient to register first."))
+        else:
+            return redirect(url_for("coordinator.book_slot",
+                                    ctype_id=form.consultation_type.data, patient=patient.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("coordinator/book.html", form=form), status
+
+
+def _patient_arg(value: object) -> User:
+    patient = db.session.get(User, id_value(value) or 0)
+    if patient is None or not patient.is_patient:
+        abort(404)
+    return patient
+
+
+def _clinic_ctype(ctype_id: int) -> ConsultationType:
+    ctype = db.session.get(ConsultationType, ctype_id)
+    if ctype is None or ctype.clinic_id != current_user.clinic_id or not ctype.active:
+        abort(404)
+    return ctype
+
+
+@bp.get("/book/<int:ctype_id>")
+@coordinator_required
+def book_slot(ctype_id: int):
+    """Free times shown in the patient's zone, with Bangkok time beside."""
+    ctype = _clinic_ctype(ctype_id)
+    patient = _patient_arg(request.args.get("patient"))
+    zone = request.args.get("tz")
+    zone = zone if is_valid_zone(zone) else patient.timezone
+    return render_slot_page(ctype, zone, page_endpoint="coordinator.book_slot",
+                            hold_endpoint="coordinator.book_hold", patient=patient)
+
+
+@bp.post("/book/<int:ctype_id>/hold")
+@coordinator_required
+def book_hold(ctype_id: int):
+    """Hold the time for the patient; confirm it once the deposit has arrived."""
+    ctype = _clinic_ctype(ctype_id)
+    patient = _patient_arg(request.form.get("patient"))
+    back = url_for("coordinator.book_slot", ctype_id=ctype.id, patient=patient.id)
+    try:
+        start = datetime.fromisoformat(request.form.get("start", ""))
+        doctor_id = id_value(request.form.get("doctor"))
+        if start.tzinfo is None or doctor_id is None:
+            raise ValueError
+    except ValueError:
+        flash(_("Please choose one of the times shown."), "danger")
+        return redirect(back)
+    try:
+        booking = services.place_hold(current_user, patient=patient, ctype=ctype,
+                                      doctor_id=doctor_id, start=start.astimezone(UTC))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Held for %(name)s. Confirm it once the deposit has arrived.", name=patient.name),
+          "success")
+    return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+
+
+def mode_labels_text(mode: str) -> str:
+    return str(MODE_LABELS[mode])

@@ -58,7 +58,13 @@ def choose_slot(ctype_id: int):
     ctype = db.session.get(ConsultationType, ctype_id)
     if ctype is None or not ctype.active or not ctype.clinic.active:
         abort(404)
-    zone = _display_zone()
+    return render_slot_page(ctype, _display_zone(), page_endpoint="scheduling.choose_slot",
+                            hold_endpoint="scheduling.hold_slot")
+
+
+def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
+                     hold_endpoint: str, patient=None):  # type: ignore[no-untyped-def]
+    """A week of free slots; shared by the patient's booking and the coordinator's."""
     doctor_id = id_value(request.args.get("doctor"))
     doctors = [d for d in ctype.clinic.doctors if d.active]
     if doctor_id and doctor_id not in {d.id for d in doctors}:
@@ -84,8 +90,16 @@ def choose_slot(ctype_id: int):
     by_day: dict[date, list] = {}
     for s in slots:
         by_day.setdefault(s.start.astimezone(tz).date(), []).append(s)
+    patient_id = patient.id if patient is not None else None
+
+    def page_url(**changes: object) -> str:
+        args = {"ctype_id": ctype.id, "tz": zone, "doctor": doctor_id, "patient": patient_id,
+                "week": first.isoformat(), **changes}
+        return url_for(page_endpoint, **{k: v for k, v in args.items() if v is not None})
+
     return render_template(
         "scheduling/slots.html", ctype=ctype, doctors=doctors, doctor_id=doctor_id,
+        page_url=page_url, hold_url=url_for(hold_endpoint, ctype_id=ctype.id), patient=patient,
         zone=zone, zones=all_zones(), by_day=by_day, first=first,
         days=[first + timedelta(days=i) for i in range(DAYS_PER_PAGE)],
         next_week=first + timedelta(days=DAYS_PER_PAGE),

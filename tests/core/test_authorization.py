@@ -63,6 +63,9 @@ ACCESS: dict[str, object] = {
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
     "coordinator.schedule": ("coordinator",),
+    "coordinator.book_for_patient": ("coordinator",),
+    "coordinator.book_slot": ("coordinator",),
+    "coordinator.book_hold": ("coordinator",),
     "coordinator.edit_plan": ("coordinator",),
     "coordinator.add_exception": ("coordinator",),
     "coordinator.remove_exception": ("coordinator",),
@@ -96,6 +99,7 @@ def _sample_args(app) -> dict[str, object]:
             "treatment_id": db.session.scalar(select(Treatment.id).order_by(Treatment.id)),
             "user_id": db.session.scalar(select(User.id).where(
                 User.email == "patient2@example.com")),
+            "patient_id": booking.patient_id,
             "clinic_slug": clinic.slug,
             "condition_slug": db.session.scalar(select(Condition.slug)),
             "treatment_slug": db.session.scalar(select(Treatment.slug)),
@@ -135,6 +139,8 @@ def _requests(app):
             else:
                 values[arg] = samples[arg]
         path = rule.build(values, append_unknown=False)[1]
+        if rule.endpoint == "coordinator.book_slot":
+            path += f"?patient={samples['patient_id']}"
         method = "GET" if "GET" in rule.methods else "POST"
         yield rule.endpoint, method, path
 
@@ -143,10 +149,14 @@ def _requests(app):
 def test_route_access_by_role(role, as_role, app):
     client = as_role(role)
     problems = []
+    with app.app_context():
+        patient_id = str(db.session.scalar(select(User.id).where(
+            User.email == "patient@example.com")))
     for endpoint, method, path in _requests(app):
         if method == "POST":
             token = csrf_token(client, "/forgot-password")
-            response = client.post(path, data={"csrf_token": token},
+            # "patient" matters only to the coordinator's book-for-a-patient form.
+            response = client.post(path, data={"csrf_token": token, "patient": patient_id},
                                    headers={"X-CSRFToken": token})
         else:
             response = client.get(path)

@@ -127,3 +127,33 @@ def test_api_token_cli_prints_a_working_token(app, demo, client):
     assert bad.status_code == 401
     with app.app_context():
         assert db.session.scalar(select(Booking.id)) == booking_id
+
+
+def test_coordinator_books_for_a_patient_and_confirms(as_role, app, demo):
+    with app.app_context():
+        ctype = ctype_for()
+        slot = first_free(ctype)
+        ctype_id, start, doctor = ctype.id, slot.start.isoformat(), slot.doctor_id
+    coordinator = as_role("coordinator")
+    unknown = post_form(coordinator, "/coordinator/book",
+                        {"email": "nobody@example.org", "consultation_type": str(ctype_id)})
+    assert unknown.status_code == 422
+    assert "No patient account uses this email" in unknown.get_data(as_text=True)
+    found = post_form(coordinator, "/coordinator/book",
+                      {"email": demo["patient2"], "consultation_type": str(ctype_id)})
+    assert found.status_code == 302
+    page = coordinator.get(found.headers["Location"]).get_data(as_text=True)
+    assert "Booking on behalf of Oliver Brown" in page
+    assert "Australia/Sydney".replace("_", " ") in page  # the patient's own zone
+    patient_id = found.headers["Location"].split("patient=")[1]
+    held = post_form(coordinator, f"/coordinator/book/{ctype_id}/hold",
+                     {"start": start, "doctor": str(doctor), "patient": patient_id},
+                     token_from=found.headers["Location"])
+    assert held.status_code == 302
+    booking_id = int(held.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        assert booking.patient.email == demo["patient2"] and booking.state == "held"
+        assert booking.patient_timezone == "Australia/Sydney"
+        assert booking.created_by_id != booking.patient_id
+    assert as_role("patient2").get(f"/bookings/{booking_id}").status_code == 200
