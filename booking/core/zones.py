@@ -21,8 +21,14 @@ def all_zones() -> tuple[str, ...]:
     return tuple(sorted(zones))
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    # available_timezones() scans the tz database on disk each call; once is enough.
+    return frozenset(available_timezones())
+
+
 def is_valid_zone(name: str | None) -> bool:
-    return bool(name) and name in available_timezones()
+    return bool(name) and name in _known_zones()
 
 
 def to_zone(instant: datetime, zone: str) -> datetime:

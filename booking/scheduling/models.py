@@ -142,6 +142,8 @@ class Booking(TimestampMixin, db.Model):
     #: Who placed it: the patient, or a coordinator booking on their behalf.
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cancel_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: The pre-screening the patient passed before choosing this time (None when staff booked).
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screening.id"))
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     clinic: Mapped[Clinic] = relationship()
@@ -149,6 +151,11 @@ class Booking(TimestampMixin, db.Model):
     consultation_type: Mapped[ConsultationType] = relationship()
     events: Mapped[list[BookingEvent]] = relationship(
         back_populates="booking", order_by="BookingEvent.id", cascade="all, delete-orphan")
+    consents: Mapped[list[BookingConsent]] = relationship(
+        order_by="BookingConsent.id", cascade="all, delete-orphan")
+
+    def consent(self, kind: str) -> BookingConsent | None:
+        return next((c for c in self.consents if c.kind == kind), None)
 
     @property
     def is_active(self) -> bool:
@@ -171,3 +178,18 @@ class BookingEvent(db.Model):
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     booking: Mapped[Booking] = relationship(back_populates="events")
+
+
+class BookingConsent(db.Model):
+    """A consent a patient gave for a booking: which text, which version, when."""
+
+    __tablename__ = "booking_consent"
+    __table_args__ = (UniqueConstraint("booking_id", "kind", name="uq_booking_consent_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"),
+                                            nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    version: Mapped[str] = mapped_column(String(20), nullable=False)
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)

@@ -24,6 +24,7 @@ from booking.core.zones import CLINIC_ZONE, is_valid_zone
 from booking.extensions import db
 from booking.scheduling import lifecycle
 from booking.scheduling.availability import is_bookable, local_instant
+from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import (
     ACTIVE_STATES,
     CANCELLED_BY_CLINIC,
@@ -34,6 +35,7 @@ from booking.scheduling.models import (
     HELD,
     NO_SHOW,
     Booking,
+    BookingConsent,
     Holiday,
     ScheduleException,
     WorkingInterval,
@@ -91,7 +93,7 @@ def can_see(actor: User, booking: Booking) -> bool:
 
 def place_hold(actor: User, *, patient: User, ctype: ConsultationType, doctor_id: int,
                start: datetime, patient_timezone: str | None = None,
-               now: datetime | None = None) -> Booking:
+               now: datetime | None = None, screening_id: int | None = None) -> Booking:
     """Hold a slot for a patient while the deposit is paid (or a coordinator confirms)."""
     now = now or utcnow()
     if not patient.is_patient:
@@ -120,9 +122,34 @@ def place_hold(actor: User, *, patient: User, ctype: ConsultationType, doctor_id
                                         + ctype.buffer_after_minutes),
         hold_expires_at=now + hold, patient_timezone=zone,
         deposit_minor=ctype.deposit_minor, currency=ctype.currency, created_by_id=actor.id,
+        screening_id=screening_id,
     )
     _insert_active(booking)
     return lifecycle.start(booking, actor, HELD)
+
+
+def give_consent(actor: User, booking: Booking, kinds: list[str]) -> list[BookingConsent]:
+    """Record the patient's consents (current versions) for a held or confirmed booking."""
+    if actor.id != booking.patient_id:
+        raise NotAllowed(_l("Only the patient can give consent."))
+    if booking.state not in ACTIVE_STATES:
+        raise lifecycle.InvalidTransition(_l("This booking is no longer active."))
+    missing = [k for k in CONSENTS if k not in kinds]
+    if missing:
+        raise DomainError(_l("Please tick both boxes to continue."), code="consent_required")
+    recorded = []
+    for kind, text in CONSENTS.items():
+        if booking.consent(kind) is None:
+            consent = BookingConsent(booking_id=booking.id, kind=kind, version=text.version,
+                                     patient_id=actor.id)
+            booking.consents.append(consent)
+            recorded.append(consent)
+    db.session.flush()
+    for consent in recorded:
+        audit.record(actor, f"consent.{consent.kind}", booking,
+                     after={"version": consent.version,
+                            "accepted_at": consent.accepted_at.isoformat()})
+    return recorded
 
 
 def confirm_by_hand(actor: User, booking: Booking, *, note: str = "") -> Booking:

@@ -30,7 +30,11 @@ from booking.extensions import db
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.calendar import booking_calendar
+from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
+from booking.screening.models import REFER
+from booking.screening.questions import RED_FLAGS
+from booking.screening.services import latest_screening
 
 bp = Blueprint("scheduling", __name__)
 
@@ -58,6 +62,13 @@ def choose_slot(ctype_id: int):
     ctype = db.session.get(ConsultationType, ctype_id)
     if ctype is None or not ctype.active or not ctype.clinic.active:
         abort(404)
+    screening = latest_screening(current_user)
+    if screening is None:
+        return redirect(url_for("screening.screen", ctype_id=ctype.id))
+    if screening.outcome == REFER:
+        return render_template("screening/refer.html", screening=screening, ctype=ctype,
+                               flags=[label for key, label in RED_FLAGS
+                                      if key in screening.red_flags])
     return render_slot_page(ctype, _display_zone(), page_endpoint="scheduling.choose_slot",
                             hold_endpoint="scheduling.hold_slot")
 
@@ -127,10 +138,13 @@ def hold_slot(ctype_id: int):
     except ValueError:
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(back)
+    screening = latest_screening(current_user)
+    if screening is None or screening.outcome == REFER:
+        return redirect(url_for("scheduling.choose_slot", ctype_id=ctype.id))
     try:
         booking = services.place_hold(current_user, patient=current_user, ctype=ctype,
                                       doctor_id=doctor_id, start=start.astimezone(UTC),
-                                      patient_timezone=zone)
+                                      patient_timezone=zone, screening_id=screening.id)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
@@ -155,7 +169,23 @@ def booking_detail(booking_id: int):
     booking = services.get_booking(current_user, booking_id)
     doctor = db.session.get(Doctor, booking.doctor_id)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
-                           now=utcnow())
+                           now=utcnow(), consents=CONSENTS)
+
+
+@bp.post("/bookings/<int:booking_id>/consent")
+@patient_required
+def consent(booking_id: int):
+    """Review step: record the informed-consent and health-data consents (with versions)."""
+    booking = services.get_booking(current_user, booking_id)
+    try:
+        services.give_consent(current_user, booking, request.form.getlist("consent"))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        db.session.commit()
+        flash(_("Thank you. Your consent is recorded."), "success")
+    return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 
 @bp.get("/bookings/<int:booking_id>/calendar.ics")

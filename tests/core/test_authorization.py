@@ -59,6 +59,8 @@ ACCESS: dict[str, object] = {
     "scheduling.booking_detail": ANY,
     "scheduling.cancel_booking": ANY,
     "scheduling.booking_ics": ANY,
+    "scheduling.consent": ("patient",),
+    "screening.screen": ("patient",),
     "coordinator.week": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),

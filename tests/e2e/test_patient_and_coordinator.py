@@ -83,6 +83,17 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     page.get_by_role("link", name="Book a consultation").click()
     page.get_by_role("region", name=re.compile("Sukhumvit")).get_by_role(
         "link", name=re.compile("Video consultation")).click()
+    # Health questions come before any time is held.
+    expect(page.get_by_role("heading", name="A few health questions")).to_be_visible()
+    page.get_by_label("How many months have you had this pain?").fill("18")
+    page.locator("#nrs-6").check()
+    page.locator("#prior_surgery-1").check()
+    page.locator("#imaging_available-0").check()
+    for section in ["pain", "care", "lifting", "walking", "sitting", "standing", "sleeping",
+                    "social", "travel"]:
+        page.locator(f"#odi_{section}-2").check()
+    page.screenshot(path=shot("screening-phone.png"), full_page=True)
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("Times are shown in America/New York")).to_be_visible()
     page.screenshot(path=shot("slots-phone.png"), full_page=False)
     first_slot = page.locator("button.slot-button").first
@@ -92,6 +103,12 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     local_when = page.get_by_test_id("when-local").inner_text()
     bangkok_when = page.get_by_test_id("when-bangkok").inner_text()
     assert "America/New York" in local_when and "In Bangkok:" in bangkok_when
+    # Review and consent (versioned), recorded on the held booking.
+    page.get_by_label(re.compile("Informed consent")).check()
+    page.get_by_label(re.compile("Health data consent")).check()
+    page.get_by_role("button", name="I agree").click()
+    expect(page.get_by_text("Your consent is recorded.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Consents given")).to_be_visible()
     page.screenshot(path=shot("booking-held-phone.png"), full_page=True)
     assert problems == [], problems  # no CSP violation or script error on the way
     context.close()

@@ -46,3 +46,16 @@ def hold(patient_email: str = "patient@example.com", clinic_slug: str = "sukhumv
         services.confirm_by_hand(coordinator, booking)
     db.session.commit()
     return booking
+
+
+def screen(patient_email: str = "patient@example.com", *, red_flags=()) -> None:
+    """Record a pre-screening for the patient (eligible unless red flags are given); commits."""
+    from booking.screening.services import record_screening
+
+    record_screening(user(patient_email), {
+        "pain_months": 18, "prior_treatments": ["physiotherapy"], "prior_surgery": False,
+        "nrs": 6, "odi_answers": {k: 2 for k in ("pain", "care", "lifting", "walking",
+                                                 "sitting", "standing", "sleeping", "sex",
+                                                 "social", "travel")},
+        "imaging_available": True, "red_flags": list(red_flags)})
+    db.session.commit()

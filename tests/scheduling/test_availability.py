@@ -14,7 +14,7 @@ from booking.extensions import db
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.models import Holiday
-from tests.scheduling.helpers import ctype_for, user
+from tests.scheduling.helpers import ctype_for, screen, user
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
 MONDAY = date(2027, 3, 8)
@@ -126,6 +126,7 @@ def test_api_shows_local_times_correctly_across_dst(client, app, demo, zone, bef
 def test_slot_page_spells_out_the_patients_time_and_bangkok_time(as_role, app):
     with app.app_context():
         ctype_id = ctype_for("sukhumvit-spine", "video").id
+        screen()
     client = as_role("patient")  # demo patient lives in America/New_York
     html = client.get(f"/book/{ctype_id}?week=2027-03-11").get_data(as_text=True)
     assert "Thursday, March 11, 2027" in html

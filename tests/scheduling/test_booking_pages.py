@@ -12,11 +12,12 @@ from booking.extensions import db
 from booking.scheduling.models import Booking
 from booking.scheduling.tasks import expire_holds
 from tests.conftest import csrf_token, post_form
-from tests.scheduling.helpers import ctype_for, first_free, hold
+from tests.scheduling.helpers import ctype_for, first_free, hold, screen
 
 
 def test_patient_holds_a_slot_from_the_slot_page(as_role, app):
     with app.app_context():
+        screen()
         ctype = ctype_for()
         slot = first_free(ctype)
         ctype_id, start, doctor = ctype.id, slot.start.isoformat(), slot.doctor_id

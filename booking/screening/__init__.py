@@ -1,0 +1,1 @@
+"""Pre-screening before any deposit: pain, history, Oswestry Disability Index, red flags."""
