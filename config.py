@@ -78,6 +78,12 @@ class Config:
     #: Widest availability window one request may ask for.
     AVAILABILITY_MAX_DAYS = 62
 
+    # Medical records: private storage outside static/, 50 MB a file.
+    MEDICAL_STORAGE_DIR = os.environ.get("MEDICAL_STORAGE_DIR", str(INSTANCE_DIR / "medical"))
+    MEDICAL_MAX_BYTES = 50 * 1024 * 1024
+    #: Whole request cap; a little above one file so the per-file message can be shown.
+    MAX_CONTENT_LENGTH = 51 * 1024 * 1024
+
     # Rate limits (Flask-Limiter): Redis when configured, else process memory.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_ENABLED = True

@@ -100,11 +100,12 @@ def register_blueprints(app: Flask) -> None:
     from booking.coordinator.views import bp as coordinator_bp
     from booking.core.views import bp as core_bp
     from booking.ops.views import bp as ops_bp
+    from booking.records.views import bp as records_bp
     from booking.scheduling.views import bp as scheduling_bp
     from booking.screening.views import bp as screening_bp
 
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
-               coordinator_bp, admin_bp, api_bp):
+               records_bp, coordinator_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
 

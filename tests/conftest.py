@@ -56,6 +56,7 @@ def app(mail_sink: MailSink, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     tmp = tmp_path_factory.mktemp("db")
     broker = TestConfig.REDIS_URL or f"sqla+sqlite:///{tmp}/broker.sqlite"
     config = make_config(str(tmp), MAIL_PORT=mail_sink.port,
+                         MEDICAL_STORAGE_DIR=str(tmp / "medical"),
                          CELERY={**TestConfig.CELERY, "broker_url": broker})
     application = create_app(config)
     _reset_schema(application)

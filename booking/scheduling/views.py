@@ -27,6 +27,8 @@ from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.core.zones import all_zones, is_valid_zone
 from booking.extensions import db
+from booking.records.models import MedicalDocument
+from booking.records.services import documents_for_booking
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.calendar import booking_calendar
@@ -159,7 +161,10 @@ def my_bookings():
     """The patient's bookings, upcoming first."""
     rows = db.session.scalars(select(Booking).where(Booking.patient_id == current_user.id)
                               .order_by(Booking.starts_at.desc())).all()
-    return render_template("scheduling/my_bookings.html", bookings=rows, now=utcnow())
+    documents = db.session.scalars(select(MedicalDocument).where(
+        MedicalDocument.patient_id == current_user.id).order_by(MedicalDocument.uploaded_at)).all()
+    return render_template("scheduling/my_bookings.html", bookings=rows, now=utcnow(),
+                           documents=documents)
 
 
 @bp.get("/bookings/<int:booking_id>")
@@ -169,7 +174,8 @@ def booking_detail(booking_id: int):
     booking = services.get_booking(current_user, booking_id)
     doctor = db.session.get(Doctor, booking.doctor_id)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
-                           now=utcnow(), consents=CONSENTS)
+                           now=utcnow(), consents=CONSENTS,
+                           documents=documents_for_booking(booking))
 
 
 @bp.post("/bookings/<int:booking_id>/consent")

@@ -61,6 +61,9 @@ ACCESS: dict[str, object] = {
     "scheduling.booking_ics": ANY,
     "scheduling.consent": ("patient",),
     "screening.screen": ("patient",),
+    "records.upload_for_booking": ("patient",),
+    "records.upload": ("patient",),
+    "records.download": ANY,
     "coordinator.week": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
@@ -108,6 +111,7 @@ def _sample_args(app) -> dict[str, object]:
             "token": "not-a-valid-token",
             "ctype_id": booking.consultation_type_id,
             "exception_id": _sample_exception(clinic.id),
+            "document_id": _sample_document(booking),
             "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
         }
 
@@ -124,6 +128,16 @@ def _sample_exception(clinic_id: int) -> int:
                                  ends_at=utcnow() + timedelta(days=201))
     db.session.commit()
     return exc.id
+
+
+def _sample_document(booking) -> int:
+    import io
+
+    from booking.records.services import store_document
+
+    doc = store_document(booking.patient, io.BytesIO(b"%PDF-1.7\n%%EOF\n"), "mri.pdf", booking)
+    db.session.commit()
+    return doc.id
 
 
 def _requests(app):

@@ -1,0 +1,1 @@
+"""Medical records: MRI reports and images uploaded by patients, stored privately."""
