@@ -18,8 +18,9 @@ def database_url() -> str:
 
 
 def bench_config() -> type:
-    """The test settings pointed at the benchmark database, with no rate limits and nothing
-    that reaches a broker, a mail server or Redis."""
+    """The test settings pointed at the benchmark database, with no rate limits, no broker or
+    mail server, and Redis (`BENCH_REDIS_URL`, database 14) only for the availability cache,
+    as in production."""
     return type(
         "BenchConfig",
         (TestConfig,),
@@ -28,7 +29,7 @@ def bench_config() -> type:
             "SECRET_KEY": "bench-only-not-secret",
             "RATELIMIT_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
-            "REDIS_URL": None,
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "CELERY": {**TestConfig.CELERY, "broker_url": "memory://"},
         },
     )

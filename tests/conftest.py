@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -80,6 +81,10 @@ def _isolation(app: Flask, mail_sink: MailSink) -> Iterator[None]:
     mail_sink.clear()
     with app.app_context():
         limiter.reset()
+    if TestConfig.REDIS_URL:
+        # The test Redis database is ours alone: forget cached availability and limits, whose
+        # keys would otherwise outlive the rows they describe.
+        redis.Redis.from_url(TestConfig.REDIS_URL).flushdb()
 
 
 @pytest.fixture()

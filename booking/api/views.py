@@ -18,6 +18,7 @@ from booking.core.ids import MAX_ID
 from booking.core.types import utcnow
 from booking.core.zones import is_valid_zone
 from booking.extensions import csrf, db
+from booking.scheduling import cache as availability_cache
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
 
@@ -135,7 +136,8 @@ def availability():
         raise Unprocessable(f"Unknown time zone '{zone_name}'.")
     zone = ZoneInfo(zone_name)
     now = utcnow()
-    start = _day_or_instant(request.args.get("from"), "from", zone, now)
+    start = _day_or_instant(request.args.get("from"), "from", zone,
+                            now.replace(second=0, microsecond=0))
     end = _day_or_instant(request.args.get("to"), "to", zone, start + timedelta(days=14))
     if request.args.get("to") and len(request.args["to"]) == 10:
         end += timedelta(days=1)  # a date means "through the end of that day"
@@ -144,8 +146,17 @@ def availability():
     if end - start > timedelta(days=current_app.config["AVAILABILITY_MAX_DAYS"]):
         raise Unprocessable("Ask for at most 62 days at a time.")
     doctors = [_int(request.args["doctor"], "doctor")] if request.args.get("doctor") else None
-    slots = find_slots(ctype, start=start, end=end, now=now, doctor_ids=doctors)
-    return jsonify(slots=[serializers.slot(s, zone_name) for s in slots], timezone=zone_name)
+    # The minimum notice moves with the clock: cache per minute so a cached answer never
+    # offers a slot that became too soon more than a minute ago.
+    key = (f"{ctype.id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}:"
+           f"{now.replace(second=0, microsecond=0).isoformat()}")
+
+    def compute() -> list[dict]:
+        slots = find_slots(ctype, start=start, end=end, now=now, doctor_ids=doctors)
+        return [serializers.slot(s, zone_name) for s in slots]
+
+    return jsonify(slots=availability_cache.cached(ctype.clinic_id, key, compute),
+                   timezone=zone_name)
 
 
 @bp.post("/bookings")

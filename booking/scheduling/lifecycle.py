@@ -14,6 +14,7 @@ from booking.accounts.models import User
 from booking.core import audit
 from booking.core.errors import Conflict
 from booking.extensions import db
+from booking.scheduling.cache import mark_changed
 from booking.scheduling.models import (
     CANCELLED_BY_CLINIC,
     CANCELLED_BY_PATIENT,
@@ -77,6 +78,7 @@ def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Bo
                          detail=f"{old_start.isoformat()} -> {booking.starts_at.isoformat()}")
     db.session.add(event)
     db.session.flush()
+    mark_changed(booking.clinic_id)
     audit.record(actor, "booking.rescheduled", booking,
                  before={"starts_at": old_start.isoformat()},
                  after={"starts_at": booking.starts_at.isoformat(),
@@ -95,6 +97,7 @@ def _apply(booking: Booking, actor: User | None, from_state: str | None, to_stat
                          from_state=from_state, to_state=to_state)
     db.session.add(event)
     db.session.flush()
+    mark_changed(booking.clinic_id)
     audit.record(actor, action, booking, before=before, after=_summary(booking))
     booking_changed.send(booking, event=event)
     return booking

@@ -1,0 +1,79 @@
+"""Cached availability never outlives a change: holds, cancellations, plans, holidays."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import event
+
+from booking.extensions import db
+from tests.scheduling.helpers import ctype_for, first_free, hold, user
+
+needs_redis = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
+                                 reason="the availability cache lives in Redis")
+
+
+def _query(app):
+    with app.app_context():
+        ctype = ctype_for()
+        slot = first_free(ctype)
+        day = slot.start.date()
+        return ctype.id, slot, {"consultation_type": ctype.id, "tz": "UTC",
+                                "from": day.isoformat(), "to": day.isoformat()}
+
+
+def _starts(client, query):
+    response = client.get("/api/v1/availability", query_string=query)
+    assert response.status_code == 200
+    return {(s["start"], s["doctor"]) for s in response.json["slots"]}
+
+
+def test_a_hold_and_its_cancellation_show_at_once(client, app, demo):
+    _, slot, query = _query(app)
+    key = (slot.start.isoformat().replace("+00:00", "Z"), slot.doctor_id)
+    assert key in _starts(client, query)
+    with app.app_context():
+        booking = hold()  # the same first free slot
+        assert (booking.starts_at, booking.doctor_id) == (slot.start, slot.doctor_id)
+    assert key not in _starts(client, query)
+    with app.app_context():
+        from booking.scheduling import services
+        from booking.scheduling.models import Booking
+
+        services.cancel(user("patient@example.com"), db.session.get(Booking, booking.id))
+        db.session.commit()
+    assert key in _starts(client, query)
+
+
+def test_a_new_holiday_closes_the_day_at_once(client, app, demo):
+    _, slot, query = _query(app)
+    assert _starts(client, query)
+    with app.app_context():
+        from booking.core.zones import CLINIC_ZONE
+        from booking.scheduling import services
+
+        services.add_holiday(user("coordinator@sukhumvit-spine.example.com"),
+                             slot.start.astimezone(CLINIC_ZONE).date(), "Surprise holiday")
+        db.session.commit()
+    assert _starts(client, query) == set()
+
+
+@needs_redis
+def test_repeated_requests_are_served_from_the_cache(client, app, demo):
+    _, _, query = _query(app)
+    _starts(client, query)
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        _starts(client, query)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    slot_queries = [s for s in statements if "working_interval" in s or "booking" in s]
+    assert slot_queries == []
