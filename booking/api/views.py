@@ -151,12 +151,12 @@ def availability():
     key = (f"{ctype.id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}:"
            f"{now.replace(second=0, microsecond=0).isoformat()}")
 
-    def compute() -> list[dict]:
+    def compute() -> dict:
         slots = find_slots(ctype, start=start, end=end, now=now, doctor_ids=doctors)
-        return [serializers.slot(s, zone_name) for s in slots]
+        return {"slots": [serializers.slot(s, zone_name) for s in slots], "timezone": zone_name}
 
-    return jsonify(slots=availability_cache.cached(ctype.clinic_id, key, compute),
-                   timezone=zone_name)
+    body = availability_cache.cached_json(ctype.clinic_id, key, compute)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.post("/bookings")

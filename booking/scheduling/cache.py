@@ -66,24 +66,29 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def cached(clinic_id: int, key: str, compute: Callable[[], object]) -> object:
-    """`compute()`'s JSON-able result, from Redis when this schedule version has it."""
+def cached_json(clinic_id: int, key: str, compute: Callable[[], object]) -> bytes:
+    """`compute()`'s result as JSON bytes, straight from Redis when this schedule version has
+    it (no decoding and re-encoding on a hit)."""
     client = _client()
     if client is None:
-        return compute()
+        return _dumps(compute())
     try:
         clinic_v, all_v = client.mget(_version_key(clinic_id), _version_key(ALL_CLINICS))
         full_key = (f"spinebridge:availability:{clinic_id}:{int(clinic_v or 0)}:"
                     f"{int(all_v or 0)}:{key}")
         hit = client.get(full_key)
         if hit is not None:
-            return json.loads(hit)
+            return hit
     except redis.RedisError:
         log.warning("availability cache unavailable; computing", exc_info=True)
-        return compute()
-    value = compute()
+        return _dumps(compute())
+    body = _dumps(compute())
     try:
-        client.set(full_key, json.dumps(value, separators=(",", ":")), ex=TTL_SECONDS)
+        client.set(full_key, body, ex=TTL_SECONDS)
     except redis.RedisError:
         log.warning("could not store availability in the cache", exc_info=True)
-    return value
+    return body
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
