@@ -76,8 +76,10 @@ def choose_slot(ctype_id: int):
 
 
 def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
-                     hold_endpoint: str, patient=None):  # type: ignore[no-untyped-def]
-    """A week of free slots; shared by the patient's booking and the coordinator's."""
+                     hold_endpoint: str, patient=None,
+                     moving: Booking | None = None):  # type: ignore[no-untyped-def]
+    """A week of free slots: a patient booking, a coordinator booking for a patient, or a
+    booking being moved (`moving`)."""
     doctor_id = id_value(request.args.get("doctor"))
     doctors = [d for d in ctype.clinic.doctors if d.active]
     if doctor_id and doctor_id not in {d.id for d in doctors}:
@@ -105,14 +107,17 @@ def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
         by_day.setdefault(s.start.astimezone(tz).date(), []).append(s)
     patient_id = patient.id if patient is not None else None
 
+    target = {"booking_id": moving.id} if moving else {"ctype_id": ctype.id}
+
     def page_url(**changes: object) -> str:
-        args = {"ctype_id": ctype.id, "tz": zone, "doctor": doctor_id, "patient": patient_id,
+        args = {**target, "tz": zone, "doctor": doctor_id, "patient": patient_id,
                 "week": first.isoformat(), **changes}
         return url_for(page_endpoint, **{k: v for k, v in args.items() if v is not None})
 
     return render_template(
         "scheduling/slots.html", ctype=ctype, doctors=doctors, doctor_id=doctor_id,
-        page_url=page_url, hold_url=url_for(hold_endpoint, ctype_id=ctype.id), patient=patient,
+        page_url=page_url, hold_url=url_for(hold_endpoint, **target), patient=patient,
+        moving=moving,
         zone=zone, zones=all_zones(), by_day=by_day, first=first,
         days=[first + timedelta(days=i) for i in range(DAYS_PER_PAGE)],
         next_week=first + timedelta(days=DAYS_PER_PAGE),
@@ -191,6 +196,44 @@ def consent(booking_id: int):
     else:
         db.session.commit()
         flash(_("Thank you. Your consent is recorded."), "success")
+    return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+
+
+@bp.get("/bookings/<int:booking_id>/reschedule")
+@any_user_required
+def reschedule_choose(booking_id: int):
+    """Pick a new time for a confirmed booking (the current one stays until the move)."""
+    booking = services.get_booking(current_user, booking_id)
+    if booking.state != "confirmed":
+        flash(_("Only a confirmed booking can be moved to another time."), "warning")
+        return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+    zone = _display_zone() if current_user.is_patient else booking.patient_timezone
+    return render_slot_page(booking.consultation_type, zone,
+                            page_endpoint="scheduling.reschedule_choose",
+                            hold_endpoint="scheduling.reschedule_move", moving=booking)
+
+
+@bp.post("/bookings/<int:booking_id>/reschedule")
+@any_user_required
+def reschedule_move(booking_id: int):
+    """Move the booking to the chosen time; its history keeps the old one."""
+    booking = services.get_booking(current_user, booking_id)
+    try:
+        start = datetime.fromisoformat(request.form.get("start", ""))
+        doctor_id = id_value(request.form.get("doctor"))
+        if start.tzinfo is None or doctor_id is None:
+            raise ValueError
+        services.reschedule(current_user, booking, start=start.astimezone(UTC),
+                            doctor_id=doctor_id)
+    except ValueError:
+        flash(_("Please choose one of the times shown."), "danger")
+        return redirect(url_for("scheduling.reschedule_choose", booking_id=booking.id))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(url_for("scheduling.reschedule_choose", booking_id=booking.id))
+    db.session.commit()
+    flash(_("Your booking %(ref)s is moved.", ref=booking.reference), "success")
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 

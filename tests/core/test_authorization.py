@@ -59,6 +59,8 @@ ACCESS: dict[str, object] = {
     "scheduling.booking_detail": ANY,
     "scheduling.cancel_booking": ANY,
     "scheduling.booking_ics": ANY,
+    "scheduling.reschedule_choose": ANY,
+    "scheduling.reschedule_move": ANY,
     "scheduling.consent": ("patient",),
     "screening.screen": ("patient",),
     "records.upload_for_booking": ("patient",),

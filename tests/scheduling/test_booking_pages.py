@@ -158,3 +158,32 @@ def test_coordinator_books_for_a_patient_and_confirms(as_role, app, demo):
         assert booking.patient_timezone == "Australia/Sydney"
         assert booking.created_by_id != booking.patient_id
     assert as_role("patient2").get(f"/bookings/{booking_id}").status_code == 200
+
+
+def test_patient_moves_a_confirmed_booking_from_its_page(as_role, app):
+    with app.app_context():
+        booking = hold(confirm=True)
+        booking_id, old_start = booking.id, booking.starts_at
+        new = first_free(ctype_for(), doctor_id=booking.doctor_id)
+    client = as_role("patient")
+    assert "Change time" in client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    page = client.get(f"/bookings/{booking_id}/reschedule").get_data(as_text=True)
+    assert "Moving booking" in page and new.start.isoformat() in page
+    moved = post_form(client, f"/bookings/{booking_id}/reschedule",
+                      {"start": new.start.isoformat(), "doctor": str(new.doctor_id)})
+    assert moved.status_code == 302
+    assert "is moved" in client.get(moved.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        assert booking.starts_at == new.start and booking.state == "confirmed"
+        assert booking.events[-1].detail.startswith(old_start.isoformat())
+    # Another patient cannot move it.
+    assert as_role("patient2").get(f"/bookings/{booking_id}/reschedule").status_code == 404
+
+
+def test_a_held_booking_cannot_be_moved_yet(as_role, app):
+    with app.app_context():
+        booking_id = hold().id
+    response = as_role("patient").get(f"/bookings/{booking_id}/reschedule")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/bookings/{booking_id}")
