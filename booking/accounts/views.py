@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
 from booking.accounts import emails, services
 from booking.accounts.forms import (
@@ -15,6 +25,7 @@ from booking.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
+from booking.accounts.models import ApiToken
 from booking.core.errors import DomainError
 from booking.core.policy import any_user_required
 from booking.core.views import safe_next
@@ -177,9 +188,40 @@ def profile():
         db.session.commit()
         flash(_("Your details are saved."), "success")
         return redirect(url_for("accounts.profile"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/profile.html", form=form,
-                           password_form=password_form), status
+    return _profile_page(form, password_form, 422 if request.method == "POST" else 200)
+
+
+def _profile_page(form: ProfileForm, password_form: ChangePasswordForm, status: int = 200,
+                  new_token: str | None = None):
+    tokens = db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at)).all()
+    return render_template("accounts/profile.html", form=form, password_form=password_form,
+                           tokens=tokens, new_token=new_token), status
+
+
+@bp.post("/account/api-tokens")
+@any_user_required
+def create_api_token():
+    """Issue a bearer token for the JSON API; it is shown once, on this page only."""
+    token = services.create_api_token(current_user, request.form.get("name", "") or "API")
+    db.session.commit()
+    form = ProfileForm(obj=current_user, formdata=None,
+                       contact_optional=not current_user.is_patient)
+    return _profile_page(form, ChangePasswordForm(prefix="pw"), new_token=token)
+
+
+@bp.post("/account/api-tokens/<int:token_id>/revoke")
+@any_user_required
+def revoke_api_token(token_id: int):
+    """Revoke one of your tokens; programs using it stop working at once."""
+    try:
+        services.revoke_api_token(current_user, token_id)
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    flash(_("The token is revoked."), "success")
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.post("/account/password")
@@ -201,5 +243,4 @@ def change_password():
             login_user(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form,
-                           password_form=password_form), 422
+    return _profile_page(form, password_form, 422)

@@ -52,3 +52,27 @@ def test_password_change_needs_the_current_password(as_role, app, demo):
         "pw-current": demo["password"], "pw-password": "another-password",
         "pw-confirm": "another-password"}, token_from="/account")
     assert ok.status_code == 302
+
+
+def test_api_token_from_the_profile_is_shown_once_and_can_be_revoked(as_role, app):
+    import re
+
+    client = as_role("patient")
+    page = post_form(client, "/account/api-tokens", {"name": "my sync"}, token_from="/account")
+    assert page.status_code == 200
+    token = re.search(r'data-testid="new-token">(sbk_[^<]+)<', page.get_data(as_text=True))[1]
+    assert token not in client.get("/account").get_data(as_text=True)  # shown once
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/bookings/1", headers=headers).status_code == 404  # authenticated
+    with app.app_context():
+        from booking.accounts.models import ApiToken
+
+        token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "my sync"))
+    other = as_role("patient2")
+    assert post_form(other, f"/account/api-tokens/{token_id}/revoke", {},
+                     token_from="/account").status_code == 404
+    revoked = post_form(client, f"/account/api-tokens/{token_id}/revoke", {},
+                        token_from="/account")
+    assert revoked.status_code == 302
+    assert api.get("/api/v1/bookings/1", headers=headers).status_code == 401

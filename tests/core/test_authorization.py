@@ -37,6 +37,8 @@ ACCESS: dict[str, object] = {
     "accounts.logout": ANY,
     "accounts.profile": ANY,
     "accounts.change_password": ANY,
+    "accounts.create_api_token": ANY,
+    "accounts.revoke_api_token": ANY,
     "coordinator.dashboard": ("coordinator",),
     "admin.dashboard": ("admin",),
     "admin.clinics": ("admin",),
@@ -89,6 +91,10 @@ ACCESS: dict[str, object] = {
 }
 
 
+#: Routes on things only their owner has; for everyone else they answer 404 (own-tokens test).
+OWNER_ONLY = {"accounts.revoke_api_token"}
+
+
 def test_every_route_has_a_rule(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     assert endpoints == set(ACCESS), (
@@ -114,6 +120,7 @@ def _sample_args(app) -> dict[str, object]:
             "ctype_id": booking.consultation_type_id,
             "exception_id": _sample_exception(clinic.id),
             "document_id": _sample_document(booking),
+            "token_id": _sample_token(booking.patient),
             "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
         }
 
@@ -130,6 +137,15 @@ def _sample_exception(clinic_id: int) -> int:
                                  ends_at=utcnow() + timedelta(days=201))
     db.session.commit()
     return exc.id
+
+
+def _sample_token(patient) -> int:
+    from booking.accounts.models import ApiToken
+    from booking.accounts.services import create_api_token
+
+    create_api_token(patient, "matrix")
+    db.session.commit()
+    return db.session.scalar(select(ApiToken.id))
 
 
 def _sample_document(booking) -> int:
@@ -186,6 +202,8 @@ def test_route_access_by_role(role, as_role, app):
             # 400/409/422: the request reached the view and was answered on its merits
             # (an invalid token, an empty form); never a 403, a 404 or a detour to sign in.
             ok = status in (200, 201, 302, 400, 409, 422) and not to_login
+            if endpoint in OWNER_ONLY:
+                ok = ok or status == 404
         elif role == "anonymous" and endpoint.startswith("api."):
             ok = status == 401 and response.json["error"]["code"] == "unauthorized"
         elif role == "anonymous":
