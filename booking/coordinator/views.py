@@ -100,7 +100,23 @@ def week():
     days = {monday + timedelta(days=i): [] for i in range(7)}
     for b in rows:
         days[b.starts_at.astimezone(CLINIC_ZONE).date()].append(b)
+    week_start = datetime.combine(monday, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
+    blocks: dict[date, list] = {day: [] for day in days}
+    for exc in db.session.scalars(select(ScheduleException).where(
+            ScheduleException.clinic_id == clinic.id,
+            ScheduleException.starts_at < week_start + timedelta(days=7),
+            ScheduleException.ends_at > week_start).order_by(ScheduleException.starts_at)):
+        if doctor_id and exc.doctor_id not in (None, doctor_id):
+            continue
+        for day in days:
+            day_start = datetime.combine(day, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
+            if exc.starts_at < day_start + timedelta(days=1) and exc.ends_at > day_start:
+                blocks[day].append(exc)
+    holidays = {h.day: h.name for h in db.session.scalars(select(Holiday).where(
+        Holiday.day >= monday, Holiday.day < monday + timedelta(days=7)))}
     return render_template("coordinator/week.html", clinic=clinic, days=days, monday=monday,
+                           blocks=blocks, holidays=holidays,
+                           doctor_names={d.id: d.name for d in clinic.doctors},
                            today=today, doctor_id=doctor_id, show_all=show_all,
                            prev_week=monday - timedelta(days=7),
                            next_week=monday + timedelta(days=7))

@@ -91,3 +91,18 @@ def test_leave_closure_and_holiday_round_trip(as_role, app):
         assert db.session.get(ScheduleException, exc_id) is None
         actions = set(db.session.scalars(select(AuditEvent.action)))
         assert {"schedule.leave_added", "schedule.leave_removed", "holiday.added"} <= actions
+
+
+def test_week_view_shows_leave_and_holidays_beside_bookings(as_role, app):
+    coordinator = as_role("coordinator")
+    doctor_id = _doctor_id(app)
+    post_form(coordinator, "/coordinator/exceptions", {
+        "exc-doctor_id": str(doctor_id), "exc-kind": "leave",
+        "exc-starts_at": "2027-03-09T09:00", "exc-ends_at": "2027-03-09T12:00"},
+        token_from="/coordinator/schedule")
+    post_form(coordinator, "/coordinator/holidays", {
+        "holiday-day": "2027-03-10", "holiday-name": "Staff day"},
+        token_from="/coordinator/schedule")
+    html = coordinator.get("/coordinator/week?start=2027-03-08").get_data(as_text=True)
+    assert "Leave:" in html and "Dr. Anan Srisuk" in html
+    assert "Holiday: Staff day" in html
