@@ -124,12 +124,9 @@ def consultation_types():
 @bp.get("/availability")
 def availability():
     """Free slots for a consultation type, in the asked zone with Bangkok time beside."""
-    ctype_id = request.args.get("consultation_type")
-    if not ctype_id:
+    if not request.args.get("consultation_type"):
         raise Unprocessable("'consultation_type' is required.")
-    ctype = db.session.get(ConsultationType, _int(ctype_id, "consultation_type"))
-    if ctype is None or not ctype.active:
-        abort(404)
+    ctype_id = _int(request.args["consultation_type"], "consultation_type")
     zone_name = request.args.get("tz") or (
         current_user.timezone if current_user.is_authenticated else "UTC")
     if not is_valid_zone(zone_name):
@@ -148,14 +145,17 @@ def availability():
     doctors = [_int(request.args["doctor"], "doctor")] if request.args.get("doctor") else None
     # The minimum notice moves with the clock: cache per minute so a cached answer never
     # offers a slot that became too soon more than a minute ago.
-    key = (f"{ctype.id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}:"
+    key = (f"{ctype_id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}:"
            f"{now.replace(second=0, microsecond=0).isoformat()}")
 
     def compute() -> dict:
+        ctype = db.session.get(ConsultationType, ctype_id)
+        if ctype is None or not ctype.active:
+            abort(404)  # nothing is cached for a type that does not exist
         slots = find_slots(ctype, start=start, end=end, now=now, doctor_ids=doctors)
         return {"slots": [serializers.slot(s, zone_name) for s in slots], "timezone": zone_name}
 
-    body = availability_cache.cached_json(ctype.clinic_id, key, compute)
+    body = availability_cache.cached_json(key, compute)
     return current_app.response_class(body, mimetype="application/json")
 
 

@@ -24,6 +24,7 @@ from booking.core.errors import DomainError, NotFound
 from booking.core.i18n import SUPPORTED_CURRENCIES, select_currency
 from booking.core.money import Money
 from booking.extensions import db
+from booking.scheduling.cache import mark_changed
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def _save(actor: User, obj: object, fields: list[str], values: dict, kind: str) 
     if is_new:
         db.session.add(obj)
     db.session.flush()
+    if kind in ("clinic", "doctor", "consultation_type"):
+        mark_changed()  # a switched-off type, doctor or clinic must leave cached availability
     after = audit.snapshot(obj, fields)
     if is_new:
         audit.record(actor, f"{kind}.created", obj, after=after)

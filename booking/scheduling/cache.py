@@ -1,9 +1,10 @@
-"""Computed availability cached in Redis, invalidated whenever a clinic's schedule changes.
+"""Computed availability cached in Redis, invalidated whenever any schedule changes.
 
-Every change that frees or takes time (a hold, a cancellation, a plan, leave, a holiday) marks
-the clinic changed; after the commit, the clinic's version number goes up, and cached answers
-under the old version are never read again (they expire on their own). A stale slot can still
-be offered for a moment by another process, but never double-booked: holds check live data and
+Every change that frees or takes time (a hold, a cancellation, a plan, leave, a holiday, a
+consultation type or doctor switched off) marks the schedule changed; after the commit, one
+version number goes up, and cached answers of an older version are never served again (they
+expire on their own). A hit costs one Redis round trip and no SQL. A stale slot can still be
+offered for a moment by another process, but never double-booked: holds check live data and
 the database refuses overlaps."""
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from booking.extensions import db
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 300
-_PENDING = "schedule_changed_clinics"
-ALL_CLINICS = 0
+VERSION_KEY = "spinebridge:availability:version"
+_PENDING = "schedule_changed"
 
 
 def _client() -> redis.Redis | None:
@@ -35,28 +36,20 @@ def _client() -> redis.Redis | None:
     return client
 
 
-def mark_changed(clinic_id: int | None) -> None:
-    """Note that a clinic's free time changed (None: every clinic, e.g. a public holiday)."""
-    db.session.info.setdefault(_PENDING, set()).add(clinic_id or ALL_CLINICS)
-
-
-def _version_key(clinic_id: int) -> str:
-    return f"spinebridge:availability:version:{clinic_id}"
+def mark_changed() -> None:
+    """Note, inside the transaction, that free time changed; the cache forgets after commit."""
+    db.session.info[_PENDING] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _bump_after_commit(session: Session) -> None:
-    clinics = session.info.pop(_PENDING, None)
-    if not clinics:
+    if not session.info.pop(_PENDING, False):
         return
     client = _client()
     if client is None:
         return
     try:
-        with client.pipeline() as pipe:
-            for clinic_id in clinics:
-                pipe.incr(_version_key(clinic_id))
-            pipe.execute()
+        client.incr(VERSION_KEY)
     except redis.RedisError:
         log.warning("could not invalidate the availability cache", exc_info=True)
 
@@ -66,25 +59,26 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def cached_json(clinic_id: int, key: str, compute: Callable[[], object]) -> bytes:
-    """`compute()`'s result as JSON bytes, straight from Redis when this schedule version has
-    it (no decoding and re-encoding on a hit)."""
+def cached_json(key: str, compute: Callable[[], object]) -> bytes:
+    """`compute()`'s result as JSON bytes; from Redis (version and body in one round trip)
+    when the cached copy is of the current version."""
     client = _client()
     if client is None:
         return _dumps(compute())
+    body_key = f"spinebridge:availability:{key}"
     try:
-        clinic_v, all_v = client.mget(_version_key(clinic_id), _version_key(ALL_CLINICS))
-        full_key = (f"spinebridge:availability:{clinic_id}:{int(clinic_v or 0)}:"
-                    f"{int(all_v or 0)}:{key}")
-        hit = client.get(full_key)
-        if hit is not None:
-            return hit
+        version, hit = client.mget(VERSION_KEY, body_key)
     except redis.RedisError:
         log.warning("availability cache unavailable; computing", exc_info=True)
         return _dumps(compute())
+    current = version or b"0"
+    if hit is not None:
+        stored_version, _, body = hit.partition(b"|")
+        if stored_version == current:
+            return body
     body = _dumps(compute())
     try:
-        client.set(full_key, body, ex=TTL_SECONDS)
+        client.set(body_key, current + b"|" + body, ex=TTL_SECONDS)
     except redis.RedisError:
         log.warning("could not store availability in the cache", exc_info=True)
     return body

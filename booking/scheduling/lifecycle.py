@@ -78,7 +78,7 @@ def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Bo
                          detail=f"{old_start.isoformat()} -> {booking.starts_at.isoformat()}")
     db.session.add(event)
     db.session.flush()
-    mark_changed(booking.clinic_id)
+    mark_changed()
     audit.record(actor, "booking.rescheduled", booking,
                  before={"starts_at": old_start.isoformat()},
                  after={"starts_at": booking.starts_at.isoformat(),
@@ -97,7 +97,7 @@ def _apply(booking: Booking, actor: User | None, from_state: str | None, to_stat
                          from_state=from_state, to_state=to_state)
     db.session.add(event)
     db.session.flush()
-    mark_changed(booking.clinic_id)
+    mark_changed()
     audit.record(actor, action, booking, before=before, after=_summary(booking))
     booking_changed.send(booking, event=event)
     return booking

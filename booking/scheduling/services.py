@@ -245,7 +245,7 @@ def set_weekly_plan(actor: User, doctor: Doctor,
         db.session.add(WorkingInterval(doctor_id=doctor.id, weekday=weekday,
                                        start_time=start, end_time=end))
     db.session.flush()
-    mark_changed(doctor.clinic_id)
+    mark_changed()
     after = sorted((w, s.isoformat(), e.isoformat()) for w, s, e in intervals)
     audit.record(actor, "schedule.plan_replaced", doctor,
                  before={"intervals": str(before)}, after={"intervals": str(after)})
@@ -291,7 +291,7 @@ def add_exception(actor: User, *, clinic_id: int, doctor_id: int | None, kind: s
                             starts_at=starts_at, ends_at=ends_at, note=note.strip()[:300])
     db.session.add(exc)
     db.session.flush()
-    mark_changed(clinic_id)
+    mark_changed()
     audit.record(actor, f"schedule.{kind}_added", exc,
                  after={"doctor_id": doctor_id, "starts_at": starts_at.isoformat(),
                         "ends_at": ends_at.isoformat()})
@@ -309,7 +309,7 @@ def remove_exception(actor: User, exc: ScheduleException) -> None:
                          "ends_at": exc.ends_at.isoformat()})
     db.session.delete(exc)
     db.session.flush()
-    mark_changed(exc.clinic_id)
+    mark_changed()
 
 
 def add_holiday(actor: User, day: date, name: str) -> Holiday:
@@ -321,7 +321,7 @@ def add_holiday(actor: User, day: date, name: str) -> Holiday:
     holiday = Holiday(day=day, name=name.strip()[:200])
     db.session.add(holiday)
     db.session.flush()
-    mark_changed(None)
+    mark_changed()
     audit.record(actor, "holiday.added", holiday, after={"day": day.isoformat(), "name": name})
     return holiday
 
@@ -334,4 +334,4 @@ def remove_holiday(actor: User, holiday: Holiday) -> None:
                  before={"day": holiday.day.isoformat(), "name": holiday.name})
     db.session.delete(holiday)
     db.session.flush()
-    mark_changed(None)
+    mark_changed()

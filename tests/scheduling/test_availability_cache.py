@@ -77,3 +77,17 @@ def test_repeated_requests_are_served_from_the_cache(client, app, demo):
         event.remove(engine, "before_cursor_execute", count)
     slot_queries = [s for s in statements if "working_interval" in s or "booking" in s]
     assert slot_queries == []
+
+
+def test_switching_off_a_consultation_type_empties_its_cached_times(client, app, demo,
+                                                                     as_role):
+    ctype_id, _, query = _query(app)
+    assert _starts(client, query)
+    with app.app_context():
+        from booking.catalogue import services as catalogue
+        from booking.catalogue.models import ConsultationType
+
+        ctype = db.session.get(ConsultationType, ctype_id)
+        catalogue.save_consultation_type(user("admin@example.com"), ctype, {"active": False})
+        db.session.commit()
+    assert client.get("/api/v1/availability", query_string=query).status_code == 404
