@@ -122,6 +122,34 @@ def week():
                            next_week=monday + timedelta(days=7))
 
 
+@bp.get("/day")
+@coordinator_required
+def day():
+    """One day, doctor by doctor: bookings, holds, leave and blocks, in Bangkok time."""
+    clinic = current_user.clinic
+    today = utcnow().astimezone(CLINIC_ZONE).date()
+    try:
+        chosen = date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        chosen = today
+    doctor_id = id_value(request.args.get("doctor"))
+    rows = [b for b in _bookings(clinic.id, chosen, chosen + timedelta(days=1), doctor_id)
+            if b.state in ACTIVE_STATES or request.args.get("all") == "1"]
+    start = datetime.combine(chosen, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
+    blocks = db.session.scalars(select(ScheduleException).where(
+        ScheduleException.clinic_id == clinic.id,
+        ScheduleException.starts_at < start + timedelta(days=1),
+        ScheduleException.ends_at > start).order_by(ScheduleException.starts_at)).all()
+    doctors = [d for d in clinic.doctors if d.active and (not doctor_id or d.id == doctor_id)]
+    holiday = db.session.scalar(select(Holiday.name).where(Holiday.day == chosen))
+    return render_template(
+        "coordinator/day.html", clinic=clinic, day=chosen, doctors=doctors, holiday=holiday,
+        bookings={d.id: [b for b in rows if b.doctor_id == d.id] for d in doctors},
+        blocks={d.id: [e for e in blocks if e.doctor_id in (None, d.id)] for d in doctors},
+        prev_day=chosen - timedelta(days=1), next_day=chosen + timedelta(days=1),
+        doctor_id=doctor_id)
+
+
 def _own_booking(booking_id: int) -> Booking:
     return services.get_booking(current_user, booking_id)
 

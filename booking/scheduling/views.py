@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking.catalogue.models import Clinic, ConsultationType, Doctor
+from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
 from booking.core.policy import any_user_required, patient_required
@@ -52,9 +52,15 @@ def _display_zone() -> str:
 @patient_required
 def choose_consultation():
     """Step 1: which clinic and which kind of consultation."""
+    conditions = db.session.scalars(select(Condition).order_by(Condition.name)).all()
+    condition = next((c for c in conditions if c.slug == request.args.get("condition")), None)
     clinics = db.session.scalars(select(Clinic).where(Clinic.active).order_by(Clinic.name)).all()
-    return render_template("scheduling/choose.html", clinics=clinics,
-                           selected=request.args.get("clinic"))
+    if condition is not None:
+        # Only clinics offering a treatment for the patient's condition.
+        treating = {t.id for t in condition.treatments if t.active}
+        clinics = [c for c in clinics if treating & {t.id for t in c.treatments}]
+    return render_template("scheduling/choose.html", clinics=clinics, conditions=conditions,
+                           condition=condition, selected=request.args.get("clinic"))
 
 
 @bp.get("/book/<int:ctype_id>")

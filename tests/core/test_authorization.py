@@ -69,6 +69,7 @@ ACCESS: dict[str, object] = {
     "records.upload": ("patient",),
     "records.download": ANY,
     "coordinator.week": ("coordinator",),
+    "coordinator.day": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
     "coordinator.schedule": ("coordinator",),

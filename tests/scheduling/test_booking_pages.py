@@ -187,3 +187,19 @@ def test_a_held_booking_cannot_be_moved_yet(as_role, app):
     response = as_role("patient").get(f"/bookings/{booking_id}/reschedule")
     assert response.status_code == 302 and response.headers["Location"].endswith(
         f"/bookings/{booking_id}")
+
+
+def test_choosing_a_condition_narrows_the_clinics(as_role, app):
+    from booking.catalogue.models import Condition, Treatment
+
+    with app.app_context():
+        # Treated only by the soft-tissue injection: Sukhumvit and Silom offer it, Chao Phraya not.
+        soft = db.session.scalar(select(Treatment).where(
+            Treatment.slug == "uc-msc-soft-tissue-injection"))
+        db.session.add(Condition(slug="facet-pain", name="Facet joint pain", treatments=[soft]))
+        db.session.commit()
+    client = as_role("patient")
+    everything = client.get("/book").get_data(as_text=True)
+    assert all(name in everything for name in ("Sukhumvit", "Chao Phraya", "Silom"))
+    facet = client.get("/book?condition=facet-pain").get_data(as_text=True)
+    assert "Sukhumvit" in facet and "Silom" in facet and "Chao Phraya" not in facet

@@ -106,3 +106,14 @@ def test_week_view_shows_leave_and_holidays_beside_bookings(as_role, app):
     html = coordinator.get("/coordinator/week?start=2027-03-08").get_data(as_text=True)
     assert "Leave:" in html and "Dr. Anan Srisuk" in html
     assert "Holiday: Staff day" in html
+
+
+def test_day_view_lists_each_doctors_bookings_with_the_patients_own_time(as_role, app):
+    with app.app_context():
+        booking = hold()
+        from booking.core.zones import CLINIC_ZONE
+
+        day = booking.starts_at.astimezone(CLINIC_ZONE).date().isoformat()
+    html = as_role("coordinator").get(f"/coordinator/day?date={day}").get_data(as_text=True)
+    assert "Jane Miller" in html and ("Patient's time" in html or "Patient&#39;s time" in html)
+    assert "Dr. Malee Chaiyaporn" in html  # every doctor of the clinic has a column
