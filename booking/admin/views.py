@@ -33,6 +33,7 @@ from booking.catalogue.models import (
     ExchangeRate,
     Treatment,
 )
+from booking.core.actions import apply
 from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
 from booking.core.i18n import SUPPORTED_CURRENCIES
@@ -241,13 +242,8 @@ def new_staff():
 def set_user_active(user_id: int):
     """Suspend or restore an account."""
     user = _get_or_404(User, user_id)
-    try:
-        accounts.set_active(current_user, user, request.form.get("active") == "1")
-    except DomainError as exc:
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
+    apply(lambda: accounts.set_active(current_user, user, request.form.get("active") == "1"),
+          _("Saved."))
     return redirect(url_for("admin.users"))
 
 

@@ -22,6 +22,7 @@ from booking.coordinator.forms import (
     WeeklyPlanForm,
     format_intervals,
 )
+from booking.core.actions import apply
 from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
@@ -159,14 +160,9 @@ def _own_booking(booking_id: int) -> Booking:
 def confirm(booking_id: int):
     """Confirm a held booking by hand (deposit paid another way, e.g. bank transfer)."""
     booking = _own_booking(booking_id)
-    try:
-        services.confirm_by_hand(current_user, booking, note=request.form.get("note", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Booking %(ref)s is confirmed.", ref=booking.reference), "success")
+    apply(lambda: services.confirm_by_hand(current_user, booking,
+                                           note=request.form.get("note", "")),
+          _("Booking %(ref)s is confirmed.", ref=booking.reference))
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 
@@ -175,14 +171,8 @@ def confirm(booking_id: int):
 def outcome(booking_id: int):
     """Mark a confirmed consultation completed or a no-show."""
     booking = _own_booking(booking_id)
-    try:
-        services.mark_outcome(current_user, booking, request.form.get("outcome", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
+    apply(lambda: services.mark_outcome(current_user, booking, request.form.get("outcome", "")),
+          _("Saved."))
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 

@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
+from booking.core.actions import apply
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
 from booking.core.policy import any_user_required, patient_required
@@ -194,14 +195,8 @@ def booking_detail(booking_id: int):
 def consent(booking_id: int):
     """Review step: record the informed-consent and health-data consents (with versions)."""
     booking = services.get_booking(current_user, booking_id)
-    try:
-        services.give_consent(current_user, booking, request.form.getlist("consent"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Thank you. Your consent is recorded."), "success")
+    apply(lambda: services.give_consent(current_user, booking, request.form.getlist("consent")),
+          _("Thank you. Your consent is recorded."))
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 
@@ -261,13 +256,8 @@ def cancel_booking(booking_id: int):
     """Cancel, after a confirmation step (never by a bare link)."""
     booking = services.get_booking(current_user, booking_id)
     if request.method == "POST":
-        try:
-            services.cancel(current_user, booking, reason=request.form.get("reason", ""))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("Your booking %(ref)s is cancelled.", ref=booking.reference), "success")
+        apply(lambda: services.cancel(current_user, booking,
+                                      reason=request.form.get("reason", "")),
+              _("Booking %(ref)s is cancelled.", ref=booking.reference))
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
     return render_template("scheduling/cancel.html", booking=booking)
