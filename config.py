@@ -45,6 +45,7 @@ def celery_settings(redis_url: str | None, embedded_file: Path) -> dict:
             "worker-heartbeat": {"task": "core.record_heartbeat", "schedule": 60.0},
             "purge-embedded-broker": {"task": "core.purge_embedded_broker", "schedule": 3600.0},
             "expire-holds": {"task": "scheduling.expire_holds", "schedule": 60.0},
+            "dispatch-messages": {"task": "notifications.dispatch_due", "schedule": 60.0},
         },
     }
 

@@ -16,6 +16,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     # Feature task modules register their @shared_task functions on import.
-    celery_app.conf.imports = ("booking.core.tasks", "booking.scheduling.tasks")
+    celery_app.conf.imports = ("booking.core.tasks", "booking.scheduling.tasks",
+                              "booking.notifications.tasks")
     app.extensions["celery"] = celery_app
     return celery_app

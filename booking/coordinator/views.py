@@ -31,6 +31,8 @@ from booking.core.templating import MODE_LABELS
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE, is_valid_zone
 from booking.extensions import db
+from booking.notifications import services as notifications
+from booking.notifications.models import OutboxMessage
 from booking.scheduling import services
 from booking.scheduling.models import (
     ACTIVE_STATES,
@@ -149,6 +151,18 @@ def day():
         blocks={d.id: [e for e in blocks if e.doctor_id in (None, d.id)] for d in doctors},
         prev_day=chosen - timedelta(days=1), next_day=chosen + timedelta(days=1),
         doctor_id=doctor_id)
+
+
+@bp.post("/messages/<int:message_id>/resend")
+@coordinator_required
+def resend_message(message_id: int):
+    """Try a failed message again now."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.booking_id is None:
+        abort(404)
+    booking = _own_booking(message.booking_id)
+    apply(lambda: notifications.resend(message), _("The message will be sent again shortly."))
+    return redirect(url_for("scheduling.booking_detail", booking_id=booking.id) + "#messages")
 
 
 def _own_booking(booking_id: int) -> Booking:

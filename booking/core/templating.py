@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import Flask, current_app, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
 
 from booking.core.i18n import SUPPORTED_CURRENCIES, select_currency, text_direction
@@ -60,6 +60,8 @@ def register(app: Flask) -> None:
             "price": display_price,
             "here": request.full_path.rstrip("?") if request else "/",
         }
+
+    app.jinja_env.filters["format_timedelta"] = format_timedelta
 
     @app.template_filter("in_bangkok")
     def in_bangkok(value: datetime | None) -> str:

@@ -28,6 +28,8 @@ from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.core.zones import all_zones, is_valid_zone
 from booking.extensions import db
+from booking.notifications.kinds import KINDS
+from booking.notifications.models import OutboxMessage
 from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
 from booking.scheduling import services
@@ -185,9 +187,14 @@ def booking_detail(booking_id: int):
     """One booking: when (your time and Bangkok), what happens next, what it costs."""
     booking = services.get_booking(current_user, booking_id)
     doctor = db.session.get(Doctor, booking.doctor_id)
+    messages = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.booking_id == booking.id).order_by(OutboxMessage.due_at,
+                                                         OutboxMessage.id)).all()
+    if current_user.is_patient:
+        messages = [m for m in messages if m.status == "sent"]
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
-                           now=utcnow(), consents=CONSENTS,
-                           documents=documents_for_booking(booking))
+                           now=utcnow(), consents=CONSENTS, messages=messages,
+                           message_kinds=KINDS, documents=documents_for_booking(booking))
 
 
 @bp.post("/bookings/<int:booking_id>/consent")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.catalogue.models import Clinic, Condition, Doctor, Treatment
 from booking.extensions import db
+from booking.notifications.models import OutboxMessage
 from booking.scheduling.models import Holiday
 from tests.conftest import csrf_token
 from tests.scheduling.helpers import hold
@@ -70,6 +71,7 @@ ACCESS: dict[str, object] = {
     "records.download": ANY,
     "coordinator.week": ("coordinator",),
     "coordinator.day": ("coordinator",),
+    "coordinator.resend_message": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
     "coordinator.schedule": ("coordinator",),
@@ -122,6 +124,8 @@ def _sample_args(app) -> dict[str, object]:
             "exception_id": _sample_exception(clinic.id),
             "document_id": _sample_document(booking),
             "token_id": _sample_token(booking.patient),
+            "message_id": db.session.scalar(select(OutboxMessage.id).where(
+                OutboxMessage.booking_id == booking.id)),
             "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
         }
 

@@ -135,6 +135,11 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(entry).to_contain_text(bangkok_clock)
     expect(entry).to_contain_text("Held — awaiting deposit")
     page.screenshot(path=shot("coordinator-week-laptop.png"), full_page=True)
+    # The booking's message timeline: the "held" message is queued in the outbox.
+    entry.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Message timeline")).to_be_visible()
+    expect(page.get_by_test_id("message-hold_placed")).to_contain_text("pending")
+    page.screenshot(path=shot("coordinator-booking-laptop.png"), full_page=True)
     assert problems == [], problems
     staff.close()
 

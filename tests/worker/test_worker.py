@@ -48,3 +48,15 @@ def test_embedded_broker_runs_tasks_and_consumed_rows_are_purged(app, tmp_path):
     with embedded.app_context():
         assert purge_embedded_broker.run() >= 1
         assert purge_embedded_broker.run() == 0
+
+
+def test_worker_sends_due_outbox_messages_over_smtp(app, demo, mail_sink):
+    from tests.scheduling.helpers import hold
+
+    with app.app_context():
+        hold()  # queues "hold placed" in the same transaction as the hold
+    celery = app.extensions["celery"]
+    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        celery.send_task("notifications.dispatch_due")
+        [message] = mail_sink.wait_for("patient@example.com", timeout=20)
+    assert "Your time is held" in message["Subject"]

@@ -1,0 +1,30 @@
+"""Every kind of message. Adding one: an entry here and templates/emails/<template>.{txt,html}."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+
+
+@dataclass(frozen=True)
+class Kind:
+    subject: object
+    template: str
+    #: Attach the booking's calendar file.
+    ics: bool = False
+
+
+KINDS: dict[str, Kind] = {
+    "hold_placed": Kind(_l("Your time is held: %(ref)s"), "booking_held"),
+    "booking_confirmed": Kind(_l("Booking confirmed: %(ref)s"), "booking_confirmed", ics=True),
+    "booking_rescheduled": Kind(_l("New time for booking %(ref)s"), "booking_rescheduled",
+                                ics=True),
+    "booking_cancelled": Kind(_l("Booking cancelled: %(ref)s"), "booking_cancelled", ics=True),
+    "hold_expired": Kind(_l("Your hold has ended: %(ref)s"), "hold_expired"),
+    "reminder": Kind(_l("Reminder: your consultation %(ref)s"), "booking_reminder", ics=True),
+}
+
+#: Reminders before a consultation; one whose moment has passed at booking is not sent.
+REMINDERS = (timedelta(days=7), timedelta(hours=48), timedelta(hours=24), timedelta(hours=2))

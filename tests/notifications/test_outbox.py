@@ -1,0 +1,144 @@
+"""The outbox: rows written with the booking change, reminders at the right instants across DST,
+moved on reschedule, cancelled on cancellation, sent over real SMTP with a calendar file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.notifications import services as outbox
+from booking.notifications.models import OutboxMessage
+from booking.scheduling import services
+from booking.scheduling.models import Booking
+from tests.scheduling.helpers import ctype_for, first_free, hold, user
+
+
+def rows(booking_id: int) -> list[tuple[str, str, datetime]]:
+    return [(m.kind, m.status, m.due_at) for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.booking_id == booking_id)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id))]
+
+
+def _confirm(booking: Booking) -> None:
+    services.confirm_by_hand(user("coordinator@sukhumvit-spine.example.com"), booking)
+    db.session.commit()
+
+
+def test_hold_and_confirmation_queue_messages_and_four_reminders(ctx, demo):
+    booking = hold()
+    assert [(k, s) for k, s, _ in rows(booking.id)] == [("hold_placed", "pending")]
+    _confirm(booking)
+    reminders = [due for kind, _, due in rows(booking.id) if kind == "reminder"]
+    expected = [booking.starts_at - d for d in outbox.REMINDERS if booking.starts_at - d >
+                datetime.now(UTC)]
+    assert sorted(reminders) == sorted(expected)  # a reminder already past is not queued
+    assert ("booking_confirmed", "pending") in [(k, s) for k, s, _ in rows(booking.id)]
+
+
+@pytest.mark.parametrize(("zone", "start", "offset_before", "offset_after"), [
+    # 09:00 Bangkok on Mon 15 Mar 2027; New York moved to EDT on 14 March.
+    ("America/New_York", datetime(2027, 3, 15, 2, 0, tzinfo=UTC), "-05:00", "-04:00"),
+    # 09:00 Bangkok on Mon 5 Apr 2027; Sydney left daylight time on 4 April.
+    ("Australia/Sydney", datetime(2027, 4, 5, 2, 0, tzinfo=UTC), "+11:00", "+10:00"),
+])
+def test_reminders_fall_on_the_right_instants_across_dst(ctx, demo, zone, start, offset_before,
+                                                         offset_after):
+    """Reminders are exact instants before the consultation: 7 days before is 168 hours, even
+    when the patient's clock changed in between (their local time shifts by the DST hour)."""
+    from zoneinfo import ZoneInfo
+
+    ctype = ctype_for()
+    ctype.horizon_days = 400
+    patient = user("patient@example.com")
+    patient.timezone = zone
+    booking = services.place_hold(patient, patient=patient, ctype=ctype,
+                                  doctor_id=first_free(ctype).doctor_id, start=start,
+                                  patient_timezone=zone)
+    db.session.commit()
+    _confirm(booking)
+    reminders = sorted(due for kind, _, due in rows(booking.id) if kind == "reminder")
+    assert reminders == [start - timedelta(days=7), start - timedelta(hours=48),
+                         start - timedelta(hours=24), start - timedelta(hours=2)]
+    local = [r.astimezone(ZoneInfo(zone)) for r in reminders]
+    assert local[0].isoformat().endswith(offset_before)
+    assert local[-1].isoformat().endswith(offset_after)
+
+
+def test_reschedule_moves_pending_reminders_and_cancel_cancels_them(ctx, demo):
+    booking = hold()
+    _confirm(booking)
+    new = first_free(ctype_for(), after=booking.starts_at + timedelta(days=3),
+                     doctor_id=booking.doctor_id)
+    services.reschedule(user("patient@example.com"), booking, start=new.start)
+    db.session.commit()
+    live = [due for kind, status, due in rows(booking.id)
+            if kind == "reminder" and status == "pending"]
+    assert sorted(live) == sorted(new.start - d for d in outbox.REMINDERS
+                                  if new.start - d > datetime.now(UTC))
+    assert ("booking_rescheduled", "pending") in [(k, s) for k, s, _ in rows(booking.id)]
+    services.cancel(user("patient@example.com"), booking)
+    db.session.commit()
+    assert all(status == "cancelled" for kind, status, _ in rows(booking.id)
+               if kind == "reminder")
+    assert ("booking_cancelled", "pending") in [(k, s) for k, s, _ in rows(booking.id)]
+
+
+def test_due_messages_are_sent_over_smtp_with_a_calendar_file(ctx, demo, mail_sink):
+    booking = hold()
+    _confirm(booking)
+    counts = outbox.dispatch_due()
+    assert counts == {"sent": 2}  # hold placed + confirmed; reminders are not due yet
+    messages = mail_sink.wait_for("patient@example.com", count=2)
+    confirmed = next(m for m in messages if "Booking confirmed" in m["Subject"])
+    assert confirmed["Message-ID"].startswith("<outbox-")
+    body = confirmed.get_body(preferencelist=("plain",)).get_content()
+    assert "In Bangkok:" in body and "(America/New_York)" in body
+    ics = next(p for p in confirmed.iter_attachments()
+               if p.get_content_type() == "text/calendar")
+    event = Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == booking.starts_at
+    assert outbox.dispatch_due() == {}  # nothing is sent twice
+    statuses = {kind: status for kind, status, _ in rows(booking.id) if kind != "reminder"}
+    assert statuses == {"hold_placed": "sent", "booking_confirmed": "sent"}
+
+
+def test_smtp_refusing_retries_with_backoff_then_fails(app, demo, mail_sink):
+    with app.app_context():
+        booking_id = hold().id
+    state = app.extensions["mailman"]
+    state.port = 1  # the mail server refuses: nothing listens there
+    try:
+        with app.app_context():
+            for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+                outbox.dispatch_due(now=datetime.now(UTC) + timedelta(days=attempt))
+                message = db.session.scalar(select(OutboxMessage).where(
+                    OutboxMessage.booking_id == booking_id))
+                assert message.attempts == attempt and "Error" in message.last_error
+            assert message.status == "failed"
+    finally:
+        state.port = mail_sink.port
+    with app.app_context():
+        db.session.remove()
+        message = db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.booking_id == booking_id))
+        outbox.resend(message)
+        db.session.commit()
+        assert outbox.dispatch_due() == {"sent": 1}
+    mail_sink.wait_for("patient@example.com")
+
+
+def test_coordinator_sees_the_timeline_and_the_patient_sees_sent_messages(as_role, app, demo,
+                                                                          mail_sink):
+    with app.app_context():
+        booking = hold()
+        _confirm(booking)
+        booking_id = booking.id
+        outbox.dispatch_due()
+    staff = as_role("coordinator").get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Message timeline" in staff and "attempts: 1" in staff and "pending" in staff
+    patient = as_role("patient").get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Booking confirmed:" in patient and "Reminder:" not in patient
