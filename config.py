@@ -137,7 +137,10 @@ class DevelopmentConfig(Config):
 
 
 class TestConfig(Config):
-    """Tests read TEST_* variables only, so a test run can never touch real data."""
+    """Tests read TEST_* variables only, so a test run can never touch real data.
+
+    Tasks a request enqueues run inline (eager) so pages and emails can be checked at once;
+    the worker tests start a real worker on the broker instead."""
 
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
@@ -145,7 +148,8 @@ class TestConfig(Config):
         os.environ.get("TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'test.sqlite'}")
     )
     REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
-    CELERY = celery_settings(REDIS_URL, INSTANCE_DIR / "test-broker.sqlite")
+    CELERY = {**celery_settings(REDIS_URL, INSTANCE_DIR / "test-broker.sqlite"),
+              "task_always_eager": True, "task_eager_propagates": True}
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_KEY_PREFIX = "spinebridge-test"
     WTF_CSRF_ENABLED = True

@@ -93,7 +93,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    import booking.notifications.services  # noqa: F401  (listens to booking changes)
+    from booking.notifications.services import kick_worker
+
+    app.after_request(kick_worker)
     from booking.accounts.views import bp as accounts_bp
     from booking.admin.views import bp as admin_bp
     from booking.api.views import bp as api_bp

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
 from celery import Celery, Task
 from flask import Flask
+
+TASK_MODULES = ("booking.core.tasks", "booking.scheduling.tasks", "booking.notifications.tasks")
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -15,8 +19,10 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
-    # Feature task modules register their @shared_task functions on import.
-    celery_app.conf.imports = ("booking.core.tasks", "booking.scheduling.tasks",
-                              "booking.notifications.tasks")
+    # Feature task modules register their @shared_task functions on import; the web process
+    # imports them too, so a request can enqueue a task by name on this app.
+    celery_app.conf.imports = TASK_MODULES
+    for module in TASK_MODULES:
+        importlib.import_module(module)
     app.extensions["celery"] = celery_app
     return celery_app

@@ -1,70 +1,45 @@
-"""Account emails, rendered in the recipient's language. Called only after the commit."""
+"""Account emails go through the outbox like every other message: queued in the transaction
+that causes them, sent by the worker. Their links are signed when the email is rendered, so a
+reset link is bound to the password as it is at sending time."""
 
 from __future__ import annotations
 
-import logging
-
-from flask import current_app, render_template, url_for
-from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_mailman import EmailMultiAlternatives
+from flask import current_app
 
 from booking.accounts.models import User
 from booking.accounts.tokens import make_reset_token, make_verify_token
-
-log = logging.getLogger(__name__)
+from booking.notifications.services import queue_for_user
 
 
 def _absolute(endpoint: str, **values: object) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+    # Built from the URL map, not url_for: the worker renders emails outside any request.
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def _language(user: User) -> str:
-    return user.language if user.language in current_app.config["LANGUAGES"] else "en"
-
-
-def _send(user: User, subject: str, template: str, **context: object) -> None:
-    with force_locale(_language(user)):
-        subject_text = str(subject) if isinstance(subject, str) else subject()
-        text = render_template(f"emails/{template}.txt", user=user, **context)
-        html = render_template(f"emails/{template}.html", user=user, **context)
-    message = EmailMultiAlternatives(
-        subject=subject_text,
-        body=text,
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-        to=[user.email],
-    )
-    message.attach_alternative(html, "text/html")
-    try:
-        message.send()
-    except OSError:
-        # The account change is already committed; the user can ask for the email again.
-        log.exception("could not send %s email to user %s", template, user.id)
+def context_for(kind: str, user: User) -> dict:
+    """What an account email's template needs, built when it is sent."""
+    if kind == "verify_email":
+        return {"link": _absolute("accounts.verify_email", token=make_verify_token(user))}
+    if kind in ("reset_password", "staff_invite"):
+        return {"link": _absolute("accounts.reset_password", token=make_reset_token(user))}
+    if kind == "already_registered":
+        return {"login": _absolute("accounts.login"),
+                "reset": _absolute("accounts.forgot_password")}
+    raise ValueError(kind)
 
 
 def send_verification(user: User) -> None:
-    link = _absolute("accounts.verify_email", token=make_verify_token(user))
-    with force_locale(_language(user)):
-        subject = _("Confirm your email for SpineBridge")
-    _send(user, subject, "verify_email", link=link)
+    queue_for_user("verify_email", user)
 
 
 def send_already_registered(user: User) -> None:
-    with force_locale(_language(user)):
-        subject = _("You already have a SpineBridge account")
-    _send(user, subject, "already_registered", login=_absolute("accounts.login"),
-          reset=_absolute("accounts.forgot_password"))
+    queue_for_user("already_registered", user)
 
 
 def send_password_reset(user: User) -> None:
-    link = _absolute("accounts.reset_password", token=make_reset_token(user))
-    with force_locale(_language(user)):
-        subject = _("Reset your SpineBridge password")
-    _send(user, subject, "reset_password", link=link)
+    queue_for_user("reset_password", user)
 
 
 def send_staff_invite(user: User) -> None:
-    link = _absolute("accounts.reset_password", token=make_reset_token(user))
-    with force_locale(_language(user)):
-        subject = _("Your SpineBridge staff account")
-    _send(user, subject, "staff_invite", link=link)
+    queue_for_user("staff_invite", user)

@@ -68,11 +68,11 @@ def register():
             "language": form.language.data, "phone": form.phone_e164,
         }
         result = services.register_patient(values)
-        db.session.commit()
         if result.created:
             emails.send_verification(result.user)
         else:
             emails.send_already_registered(result.user)
+        db.session.commit()
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
     return render_template("accounts/register.html", form=form,
@@ -101,6 +101,7 @@ def resend_verification():
         user = services.find_user(form.email.data)
         if user is not None and not user.is_verified:
             emails.send_verification(user)
+            db.session.commit()
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
     return render_template("accounts/resend.html", form=form), _form_status()
@@ -149,6 +150,7 @@ def forgot_password():
         user = services.find_user(form.email.data)
         if user is not None and user.active:
             emails.send_password_reset(user)
+            db.session.commit()
         return render_template("accounts/reset_sent.html",
                                email=services.normalise_email(form.email.data))
     return render_template("accounts/forgot_password.html", form=form), _form_status()

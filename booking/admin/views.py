@@ -221,20 +221,16 @@ def new_staff():
     """Create a coordinator or admin; they get an email link to choose a password."""
     form = StaffForm()
     form.clinic_id.choices = [(0, _l("— none (admins) —"))] + _clinic_choices()
-    created: list[User] = []
 
     def save() -> object:
         user = accounts.create_staff(
             current_user, email=form.email.data, name=form.name.data, role=form.role.data,
             clinic_id=form.clinic_id.data or None)
-        created.append(user)
+        emails.send_staff_invite(user)  # queued in the same transaction
         return user
 
-    response = _edit(form, _("New staff account"), save, url_for("admin.users"),
-                     url_for("admin.users"))
-    if created:
-        emails.send_staff_invite(created[0])
-    return response
+    return _edit(form, _("New staff account"), save, url_for("admin.users"),
+                 url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/active")

@@ -17,6 +17,13 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
+    # Account messages (no booking).
+    "verify_email": Kind(_l("Confirm your email for SpineBridge"), "verify_email"),
+    "already_registered": Kind(_l("You already have a SpineBridge account"),
+                               "already_registered"),
+    "reset_password": Kind(_l("Reset your SpineBridge password"), "reset_password"),
+    "staff_invite": Kind(_l("Your SpineBridge staff account"), "staff_invite"),
+    # Booking messages.
     "hold_placed": Kind(_l("Your time is held: %(ref)s"), "booking_held"),
     "booking_confirmed": Kind(_l("Booking confirmed: %(ref)s"), "booking_confirmed", ics=True),
     "booking_rescheduled": Kind(_l("New time for booking %(ref)s"), "booking_rescheduled",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.core.types import UtcDateTime, utcnow
@@ -21,6 +21,8 @@ class OutboxMessage(db.Model):
         # The claim query reads only due pending rows; sent history does not slow it down.
         Index("ix_outbox_due_pending", "due_at", postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),
+        Index("ix_outbox_claimed_sending", "claimed_at",
+              postgresql_where=text("status = 'sending'"), sqlite_where=text("status = 'sending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +39,10 @@ class OutboxMessage(db.Model):
     #: The Message-ID we sent with (stable per row, so a duplicate is recognisable).
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    #: When a worker took it for sending; a claim older than the lease is taken again.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: For messages without a booking (account emails): what the template needs.
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     recipient = relationship("User")

@@ -11,10 +11,11 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import select, update
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
 
 from booking.core.types import utcnow
 from booking.extensions import db
@@ -53,6 +54,42 @@ def queue(kind: str, booking: Booking, due_at: datetime | None = None) -> Outbox
     message = OutboxMessage(booking_id=booking.id, recipient_id=booking.patient_id, kind=kind,
                             language=language, due_at=due_at or utcnow())
     db.session.add(message)
+    if message.due_at <= utcnow():
+        db.session.info["outbox_due_now"] = True
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_due_now(session: Session) -> None:
+    # A message due now was committed: the request asks the worker to send it when it ends
+    # (if the broker is down, the minute sweep sends it later; the row is already safe).
+    if session.info.pop("outbox_due_now", False) and has_app_context():
+        g.outbox_kick = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_due_now(session: Session) -> None:
+    session.info.pop("outbox_due_now", None)
+
+
+def kick_worker(response):  # type: ignore[no-untyped-def]
+    """after_request: enqueue the outbox sweep when this request committed a due message."""
+    if g.pop("outbox_kick", False):
+        try:
+            current_app.extensions["celery"].tasks["notifications.dispatch_due"].delay()
+        except Exception:  # the broker is down: the beat sweep will find the row later
+            log.warning("could not reach the broker; the outbox sweep will send later",
+                        exc_info=True)
+    return response
+
+
+def queue_for_user(kind: str, user, due_at: datetime | None = None) -> OutboxMessage:  # type: ignore[no-untyped-def]
+    """Add an account message (no booking) for a user to the current transaction."""
+    language = user.language if user.language in current_app.config["LANGUAGES"] else "en"
+    message = OutboxMessage(recipient_id=user.id, kind=kind, language=language,
+                            due_at=due_at or utcnow())
+    db.session.add(message)
+    db.session.info["outbox_due_now"] = True
     return message
 
 
@@ -95,15 +132,21 @@ def on_booking_changed(booking: Booking, event) -> None:  # type: ignore[no-unty
 
 # Sending --------------------------------------------------------------------------------------
 
+#: A claim older than this is taken again: its worker died before it could finish.
+LEASE = timedelta(minutes=10)
+
+
 def claim_due(now: datetime, limit: int = 200) -> list[int]:
-    """Mark up to `limit` due messages as being sent by this worker, and commit."""
+    """Take up to `limit` due messages (and lapsed claims) for sending, and commit the claim."""
     rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == PENDING,
-                                    OutboxMessage.due_at <= now)
-        .order_by(OutboxMessage.due_at).limit(limit).with_for_update(skip_locked=True)
+        select(OutboxMessage).where(or_(
+            and_(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now),
+            and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - LEASE),
+        )).order_by(OutboxMessage.due_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
     for row in rows:
         row.status = SENDING
+        row.claimed_at = now
         row.attempts += 1
     db.session.commit()
     return [row.id for row in rows]
@@ -113,11 +156,18 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
     """The email for a message, in the recipient's language, with times in their zone and in
     Bangkok, and the calendar file when the kind has one."""
     kind = KINDS[message.kind]
-    booking = db.session.get(Booking, message.booking_id)
+    booking = db.session.get(Booking, message.booking_id) if message.booking_id else None
     with force_locale(message.language):
-        context = {"booking": booking, "user": message.recipient, "message": message,
-                   "link": current_app.config["BASE_URL"].rstrip("/") + f"/bookings/{booking.id}"}
-        subject = str(kind.subject) % {"ref": booking.reference}
+        context = {"user": message.recipient, "message": message}
+        if booking is None:
+            from booking.accounts.emails import context_for
+
+            context.update(context_for(message.kind, message.recipient))
+            subject = str(kind.subject)
+        else:
+            context.update(booking=booking, link=current_app.config["BASE_URL"].rstrip("/")
+                           + f"/bookings/{booking.id}")
+            subject = str(kind.subject) % {"ref": booking.reference}
         text = render_template(f"emails/{kind.template}.txt", **context)
         html = render_template(f"emails/{kind.template}.html", **context)
     email = EmailMultiAlternatives(subject=subject, body=text,
@@ -125,7 +175,7 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
                                    to=[message.recipient.email],
                                    headers={"Message-ID": message_id(message)})
     email.attach_alternative(html, "text/html")
-    if kind.ics:
+    if kind.ics and booking is not None:
         email.attach(f"spinebridge-{booking.reference}.ics", booking_calendar(booking),
                      "text/calendar")
     return email
@@ -136,12 +186,25 @@ def message_id(message: OutboxMessage) -> str:
 
 
 def send(message_id_: int) -> str:
-    """Send one claimed message; on a transient failure put it back with a growing delay."""
-    message = db.session.get(OutboxMessage, message_id_)
+    """Send one claimed message; on a transient failure put it back with a growing delay.
+
+    The row stays locked while the mail server answers, so the same task delivered twice at
+    once sends one email: the second waits, then finds it sent."""
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id_)
+                                .with_for_update())
     if message is None or message.status != SENDING:
-        return "skipped"  # already sent, cancelled, or claimed by someone else
+        db.session.rollback()
+        return "skipped"  # already sent, cancelled, or never claimed
     try:
-        render(message).send(fail_silently=False)
+        email = render(message)
+    except Exception as exc:  # a bug in a template or a missing row: retrying will not help
+        log.exception("message %s could not be rendered", message.id)
+        message.status = FAILED
+        message.last_error = f"render: {type(exc).__name__}: {exc}"[:1000]
+        db.session.commit()
+        return FAILED
+    try:
+        email.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:
         message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         if message.attempts >= MAX_ATTEMPTS:

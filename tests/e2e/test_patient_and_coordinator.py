@@ -135,10 +135,13 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(entry).to_contain_text(bangkok_clock)
     expect(entry).to_contain_text("Held — awaiting deposit")
     page.screenshot(path=shot("coordinator-week-laptop.png"), full_page=True)
-    # The booking's message timeline: the "held" message is queued in the outbox.
+    # The booking's message timeline: the "held" email went out through the outbox.
     entry.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Message timeline")).to_be_visible()
-    expect(page.get_by_test_id("message-hold_placed")).to_contain_text("pending")
+    expect(page.get_by_test_id("message-hold_placed")).to_contain_text("sent")
+    held_mail = [m for m in mail_sink.to("alex.rivera@example.org")
+                 if "Your time is held" in m["Subject"]]
+    assert len(held_mail) == 1
     page.screenshot(path=shot("coordinator-booking-laptop.png"), full_page=True)
     assert problems == [], problems
     staff.close()

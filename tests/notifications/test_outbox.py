@@ -142,3 +142,57 @@ def test_coordinator_sees_the_timeline_and_the_patient_sees_sent_messages(as_rol
     assert "Message timeline" in staff and "attempts: 1" in staff and "pending" in staff
     patient = as_role("patient").get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert "Booking confirmed:" in patient and "Reminder:" not in patient
+
+
+def test_the_same_send_delivered_twice_sends_one_email(ctx, demo, mail_sink):
+    booking = hold()
+    [message_id] = outbox.claim_due(datetime.now(UTC))
+    assert outbox.send(message_id) == "sent"
+    assert outbox.send(message_id) == "skipped"  # a redelivered task
+    assert len(mail_sink.wait_for("patient@example.com")) == 1
+    assert rows(booking.id)[0][1] == "sent"
+
+
+def test_a_claim_left_by_a_dead_worker_is_sent_once_after_the_lease(ctx, demo, mail_sink):
+    hold()
+    now = datetime.now(UTC)
+    claimed = outbox.claim_due(now)  # the worker died before sending
+    assert len(claimed) == 1
+    assert outbox.dispatch_due(now + timedelta(minutes=1)) == {}  # still leased
+    assert outbox.dispatch_due(now + outbox.LEASE + timedelta(minutes=1)) == {"sent": 1}
+    assert len(mail_sink.wait_for("patient@example.com")) == 1
+
+
+def test_broker_down_at_booking_time_the_message_waits_in_the_outbox(app, demo, mail_sink,
+                                                                     tmp_path):
+    """The hold commits with its message even though the worker cannot be told; the sweep
+    sends it once the broker is back."""
+    from booking import create_app
+    from tests.conftest import csrf_token, login, make_config
+
+    broken = create_app(make_config(
+        str(tmp_path), SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        MAIL_PORT=mail_sink.port, RATELIMIT_ENABLED=False,
+        CELERY={**app.config["CELERY"], "task_always_eager": False,
+                "broker_url": "redis://127.0.0.1:1/0",
+                "broker_connection_retry": False, "broker_connection_max_retries": 0,
+                "broker_transport_options": {"max_retries": 0}}))
+    with app.app_context():
+        ctype = ctype_for()
+        slot = first_free(ctype)
+        ctype_id = ctype.id
+        from tests.scheduling.helpers import screen
+
+        screen()
+    client = broken.test_client()
+    login(client, "patient@example.com", "demo-password-123")
+    token = csrf_token(client, f"/book/{ctype_id}")
+    response = client.post(f"/book/{ctype_id}/hold", data={
+        "csrf_token": token, "start": slot.start.isoformat(), "doctor": str(slot.doctor_id)})
+    assert response.status_code == 302  # the booking went through
+    with app.app_context():
+        booking_id = db.session.scalar(select(Booking.id))
+        assert rows(booking_id)[0][:2] == ("hold_placed", "pending")
+        assert mail_sink.to("patient@example.com") == []
+        assert outbox.dispatch_due() == {"sent": 1}  # the broker is back: the sweep runs
+    assert len(mail_sink.wait_for("patient@example.com")) == 1
