@@ -41,6 +41,9 @@ from booking.core.ids import id_value
 from booking.core.policy import admin_required
 from booking.core.templating import MODE_LABELS, REGULATORY_LABELS
 from booking.extensions import db
+from booking.notifications import services as notifications
+from booking.notifications.kinds import KINDS
+from booking.notifications.models import OutboxMessage
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -264,6 +267,30 @@ def exchange_rates():
     rates = db.session.scalars(select(ExchangeRate).order_by(ExchangeRate.currency)).all()
     status = 422 if request.method == "POST" else 200
     return render_template("admin/exchange_rates.html", form=form, rates=rates), status
+
+
+# Outbox -------------------------------------------------------------------------------------
+
+@bp.get("/outbox")
+@admin_required
+def outbox():
+    """Every message, newest first, with its status; failed ones first when asked."""
+    query = select(OutboxMessage).order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc())
+    status = request.args.get("status")
+    if status in ("pending", "sending", "sent", "failed", "cancelled"):
+        query = query.where(OutboxMessage.status == status)
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("admin/outbox.html", page=page, status=status, kinds=KINDS)
+
+
+@bp.get("/outbox/<int:message_id>")
+@admin_required
+def outbox_message(message_id: int):
+    """One message as it is (or would be) sent: subject, text and HTML."""
+    message = _get_or_404(OutboxMessage, message_id)
+    email = notifications.render(message)
+    html = next((body for body, mime in email.alternatives if mime == "text/html"), "")
+    return render_template("admin/outbox_message.html", message=message, email=email, html=html)
 
 
 # Audit trail --------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ ACCESS: dict[str, object] = {
     "admin.set_user_active": ("admin",),
     "admin.exchange_rates": ("admin",),
     "admin.audit": ("admin",),
+    "admin.outbox": ("admin",),
+    "admin.outbox_message": ("admin",),
     "scheduling.choose_consultation": ("patient",),
     "scheduling.choose_slot": ("patient",),
     "scheduling.hold_slot": ("patient",),

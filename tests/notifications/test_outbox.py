@@ -196,3 +196,16 @@ def test_broker_down_at_booking_time_the_message_waits_in_the_outbox(app, demo, 
         assert mail_sink.to("patient@example.com") == []
         assert outbox.dispatch_due() == {"sent": 1}  # the broker is back: the sweep runs
     assert len(mail_sink.wait_for("patient@example.com")) == 1
+
+
+def test_admin_lists_every_message_and_shows_it_rendered(as_role, app, demo):
+    with app.app_context():
+        booking = hold()
+        _confirm(booking)
+        message_id = db.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.kind == "booking_confirmed"))
+    admin = as_role("admin")
+    listing = admin.get("/admin/outbox?status=pending").get_data(as_text=True)
+    assert "booking_confirmed" in listing and "reminder" in listing
+    page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "Booking confirmed" in page and "In Bangkok:" in page
