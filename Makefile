@@ -36,14 +36,19 @@ migrate: translations
 seed: migrate
 	$(BIN)/flask seed-demo
 
-# Web + Celery worker + beat. Ctrl-C stops all three (they share this shell's process group).
+# Web + Celery worker + beat + a local SMTP sink that prints every email it receives.
+# Ctrl-C stops them all (they share this shell's process group).
+SINK_PORT ?= 8025
 run: seed
 	@echo ""
 	@echo "  SpineBridge is starting on http://$(HOST):$(PORT)"
-	@echo "  Demo logins are listed above. Emails are printed here unless MAIL_SERVER is set."
-	@echo "  Press Ctrl-C to stop web, worker and beat."
+	@echo "  Demo logins are listed above. Emails go to a local SMTP sink on 127.0.0.1:$(SINK_PORT)"
+	@echo "  and are printed here; admins also see every message under Admin > Messages."
+	@echo "  Press Ctrl-C to stop web, worker, beat and the mail sink."
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
+	@export MAIL_BACKEND=smtp MAIL_SERVER=127.0.0.1 MAIL_PORT=$(SINK_PORT); \
+	trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SINK_PORT) -c aiosmtpd.handlers.Debugging & \
 	$(BIN)/celery -A worker.app worker --pool solo --concurrency 1 --loglevel INFO & \
 	$(BIN)/celery -A worker.app beat --loglevel INFO --schedule instance/celerybeat-schedule & \
 	$(BIN)/flask run --host $(HOST) --port $(PORT) --no-reload
