@@ -119,6 +119,15 @@ class ConsultationTypeForm(FlaskForm):
                                     validators=[DataRequired(), NumberRange(min=5, max=480)])
     deposit = IntegerField(_l("Deposit (THB)"),
                            validators=[InputRequired(), NumberRange(min=0, max=MAX_DEPOSIT_THB)])
+    buffer_before_minutes = IntegerField(_l("Free time before (minutes)"), default=0,
+                                         validators=[InputRequired(), NumberRange(min=0, max=240)])
+    buffer_after_minutes = IntegerField(_l("Free time after (minutes)"), default=0,
+                                        validators=[InputRequired(), NumberRange(min=0, max=240)])
+    min_notice_minutes = IntegerField(_l("Minimum notice (minutes)"), default=1440,
+                                      validators=[InputRequired(),
+                                                  NumberRange(min=0, max=60 * 24 * 60)])
+    horizon_days = IntegerField(_l("Bookable up to (days ahead)"), default=120,
+                                validators=[InputRequired(), NumberRange(min=1, max=730)])
     active = BooleanField(_l("Bookable"), default=True)
 
 

@@ -155,7 +155,9 @@ def edit_consultation_type(ctype_id: int | None = None):
 
     def save() -> object:
         values = {f: getattr(form, f).data for f in
-                  ("name", "mode", "duration_minutes", "active", "clinic_id")}
+                  ("name", "mode", "duration_minutes", "active", "clinic_id",
+                   "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
+                   "horizon_days")}
         values["deposit_minor"] = form.deposit.data * 100
         return catalogue.save_consultation_type(current_user, ctype, values)
 

@@ -101,7 +101,9 @@ DOCTOR_FIELDS = ["name", "specialty", "languages", "bio", "active", "clinic_id"]
 TREATMENT_FIELDS = ["name", "slug", "summary", "description", "price_min_minor", "price_max_minor",
                     "evidence_summary", "regulatory_status", "regulatory_note", "not_candidates",
                     "active"]
-CONSULTATION_FIELDS = ["name", "mode", "duration_minutes", "deposit_minor", "active", "clinic_id"]
+CONSULTATION_FIELDS = ["name", "mode", "duration_minutes", "deposit_minor", "active", "clinic_id",
+                       "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
+                       "horizon_days"]
 
 
 def _save(actor: User, obj: object, fields: list[str], values: dict, kind: str) -> None:

@@ -97,13 +97,17 @@ def test_consultation_deposit_is_entered_in_baht_and_stored_in_satang(as_role, a
         clinic_id = db.session.scalar(select(Clinic.id).where(Clinic.slug == "silom-pain-rehab"))
     response = post_form(admin, f"/admin/consultation-types/new?clinic={clinic_id}", {
         "clinic_id": str(clinic_id), "name": "Follow-up video call", "mode": "video",
-        "duration_minutes": "20", "deposit": "750", "active": "y"})
+        "duration_minutes": "20", "deposit": "750", "active": "y",
+        "buffer_before_minutes": "5", "buffer_after_minutes": "10",
+        "min_notice_minutes": "720", "horizon_days": "60"})
     assert response.status_code == 302
     with app.app_context():
         ctype = db.session.scalar(select(ConsultationType).where(
             ConsultationType.name == "Follow-up video call"))
         assert (ctype.deposit_minor, ctype.currency, ctype.clinic_id) == (75_000, "THB",
                                                                           clinic_id)
+        assert (ctype.buffer_before_minutes, ctype.buffer_after_minutes,
+                ctype.min_notice_minutes, ctype.horizon_days) == (5, 10, 720, 60)
 
 
 def test_admin_creates_a_coordinator_who_sets_a_password_by_email(as_role, app, mail_sink):

@@ -95,7 +95,8 @@ def test_zero_prices_and_deposits_are_allowed_but_overflow_is_not(as_role, app):
     with app.app_context():
         clinic_id = db.session.scalar(select(Clinic.id).where(Clinic.slug == "silom-pain-rehab"))
     data = {"clinic_id": str(clinic_id), "name": "Free video triage", "mode": "video",
-            "duration_minutes": "15", "deposit": "0", "active": "y"}
+            "duration_minutes": "15", "deposit": "0", "active": "y", "buffer_before_minutes": "0",
+            "buffer_after_minutes": "0", "min_notice_minutes": "1440", "horizon_days": "120"}
     assert post_form(admin, "/admin/consultation-types/new", data).status_code == 302
     huge = post_form(admin, "/admin/consultation-types/new", {**data, "deposit": "99999999999"})
     assert huge.status_code == 422 and "99999999999" in huge.get_data(as_text=True)
