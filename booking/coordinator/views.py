@@ -41,7 +41,7 @@ from booking.scheduling.models import (
     ScheduleException,
     WorkingInterval,
 )
-from booking.scheduling.views import render_slot_page
+from booking.scheduling.views import chosen_slot, render_slot_page
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
@@ -386,17 +386,13 @@ def book_hold(ctype_id: int):
     ctype = _clinic_ctype(ctype_id)
     patient = _patient_arg(request.form.get("patient"))
     back = url_for("coordinator.book_slot", ctype_id=ctype.id, patient=patient.id)
-    try:
-        start = datetime.fromisoformat(request.form.get("start", ""))
-        doctor_id = id_value(request.form.get("doctor"))
-        if start.tzinfo is None or doctor_id is None:
-            raise ValueError
-    except ValueError:
+    chosen = chosen_slot()
+    if chosen is None:
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(back)
     try:
         booking = services.place_hold(current_user, patient=patient, ctype=ctype,
-                                      doctor_id=doctor_id, start=start.astimezone(UTC))
+                                      doctor_id=chosen[1], start=chosen[0])
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")

@@ -46,6 +46,18 @@ bp = Blueprint("scheduling", __name__)
 DAYS_PER_PAGE = 7
 
 
+def chosen_slot() -> tuple[datetime, int] | None:
+    """The (UTC start, doctor id) a slot button posted, or None when it is not one of ours."""
+    try:
+        start = datetime.fromisoformat(request.form.get("start", ""))
+    except ValueError:
+        return None
+    doctor_id = id_value(request.form.get("doctor"))
+    if start.tzinfo is None or doctor_id is None:
+        return None
+    return start.astimezone(UTC), doctor_id
+
+
 def _display_zone() -> str:
     chosen = request.args.get("tz")
     return chosen if is_valid_zone(chosen) else current_user.timezone
@@ -146,20 +158,17 @@ def hold_slot(ctype_id: int):
     back = url_for("scheduling.choose_slot", ctype_id=ctype_id, tz=zone,
                    doctor=request.form.get("doctor_filter") or None,
                    week=request.form.get("week") or None)
-    try:
-        start = datetime.fromisoformat(request.form.get("start", ""))
-        doctor_id = id_value(request.form.get("doctor"))
-        if start.tzinfo is None or doctor_id is None:
-            raise ValueError
-    except ValueError:
+    chosen = chosen_slot()
+    if chosen is None:
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(back)
+    start, doctor_id = chosen
     screening = latest_screening(current_user)
     if screening is None or screening.outcome == REFER:
         return redirect(url_for("scheduling.choose_slot", ctype_id=ctype.id))
     try:
         booking = services.place_hold(current_user, patient=current_user, ctype=ctype,
-                                      doctor_id=doctor_id, start=start.astimezone(UTC),
+                                      doctor_id=doctor_id, start=start,
                                       patient_timezone=zone, screening_id=screening.id)
     except DomainError as exc:
         db.session.rollback()
@@ -226,16 +235,12 @@ def reschedule_choose(booking_id: int):
 def reschedule_move(booking_id: int):
     """Move the booking to the chosen time; its history keeps the old one."""
     booking = services.get_booking(current_user, booking_id)
-    try:
-        start = datetime.fromisoformat(request.form.get("start", ""))
-        doctor_id = id_value(request.form.get("doctor"))
-        if start.tzinfo is None or doctor_id is None:
-            raise ValueError
-        services.reschedule(current_user, booking, start=start.astimezone(UTC),
-                            doctor_id=doctor_id)
-    except ValueError:
+    chosen = chosen_slot()
+    if chosen is None:
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(url_for("scheduling.reschedule_choose", booking_id=booking.id))
+    try:
+        services.reschedule(current_user, booking, start=chosen[0], doctor_id=chosen[1])
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
