@@ -6,6 +6,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
@@ -46,6 +48,9 @@ def celery_settings(redis_url: str | None, embedded_file: Path) -> dict:
             "purge-embedded-broker": {"task": "core.purge_embedded_broker", "schedule": 3600.0},
             "expire-holds": {"task": "scheduling.expire_holds", "schedule": 60.0},
             "dispatch-messages": {"task": "notifications.dispatch_due", "schedule": 60.0},
+            # 18:00 in Bangkok: tomorrow's consultations for every coordinator.
+            "daily-digest": {"task": "notifications.queue_daily_digests",
+                             "schedule": crontab(hour=11, minute=0)},
         },
     }
 

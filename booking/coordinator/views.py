@@ -32,6 +32,7 @@ from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE, is_valid_zone
 from booking.extensions import db
 from booking.notifications import services as notifications
+from booking.notifications.kinds import KINDS
 from booking.notifications.models import OutboxMessage
 from booking.scheduling import services
 from booking.scheduling.models import (
@@ -66,8 +67,13 @@ def dashboard():
     ).all()
     today = utcnow().astimezone(CLINIC_ZONE).date()
     upcoming = _bookings(clinic.id, today, today + timedelta(days=2))
+    failed = db.session.scalars(
+        select(OutboxMessage).join(Booking, OutboxMessage.booking_id == Booking.id)
+        .where(Booking.clinic_id == clinic.id, OutboxMessage.status == "failed",
+               OutboxMessage.recipient_id == Booking.patient_id)
+        .order_by(OutboxMessage.due_at.desc()).limit(20)).all()
     return render_template("coordinator/dashboard.html", clinic=clinic, recent=recent,
-                           upcoming=upcoming, today=today)
+                           upcoming=upcoming, today=today, failed=failed, message_kinds=KINDS)
 
 
 def _bookings(clinic_id: int, first: date, last_exclusive: date,

@@ -31,6 +31,9 @@ KINDS: dict[str, Kind] = {
     "booking_cancelled": Kind(_l("Booking cancelled: %(ref)s"), "booking_cancelled", ics=True),
     "hold_expired": Kind(_l("Your hold has ended: %(ref)s"), "hold_expired"),
     "reminder": Kind(_l("Reminder: your consultation %(ref)s"), "booking_reminder", ics=True),
+    # Messages to the clinic's coordinators.
+    "message_failed": Kind(_l("A message about %(ref)s could not be sent"), "message_failed"),
+    "daily_digest": Kind(_l("Tomorrow at your clinic"), "daily_digest"),
 }
 
 #: Reminders before a consultation; one whose moment has passed at booking is not sent.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
@@ -17,7 +17,9 @@ from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
+from booking.accounts.models import User
 from booking.core.types import utcnow
+from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications.kinds import KINDS, REMINDERS
 from booking.notifications.models import (
@@ -45,14 +47,16 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def queue(kind: str, booking: Booking, due_at: datetime | None = None) -> OutboxMessage:
-    """Add a message for the booking's patient to the current transaction."""
+def queue(kind: str, booking: Booking, due_at: datetime | None = None, *,
+          recipient: User | None = None, payload: dict | None = None) -> OutboxMessage:
+    """Add a message about a booking (to its patient unless told) to the current transaction."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
-    patient = booking.patient
-    language = patient.language if patient.language in current_app.config["LANGUAGES"] else "en"
-    message = OutboxMessage(booking_id=booking.id, recipient_id=booking.patient_id, kind=kind,
-                            language=language, due_at=due_at or utcnow())
+    recipient = recipient or booking.patient
+    language = (recipient.language if recipient.language in current_app.config["LANGUAGES"]
+                else "en")
+    message = OutboxMessage(booking_id=booking.id, recipient_id=recipient.id, kind=kind,
+                            language=language, due_at=due_at or utcnow(), payload=payload or {})
     db.session.add(message)
     if message.due_at <= utcnow():
         db.session.info["outbox_due_now"] = True
@@ -83,11 +87,12 @@ def kick_worker(response):  # type: ignore[no-untyped-def]
     return response
 
 
-def queue_for_user(kind: str, user, due_at: datetime | None = None) -> OutboxMessage:  # type: ignore[no-untyped-def]
-    """Add an account message (no booking) for a user to the current transaction."""
+def queue_for_user(kind: str, user: User, due_at: datetime | None = None,
+                   payload: dict | None = None) -> OutboxMessage:
+    """Add a message that is not about one booking (account emails, digests)."""
     language = user.language if user.language in current_app.config["LANGUAGES"] else "en"
     message = OutboxMessage(recipient_id=user.id, kind=kind, language=language,
-                            due_at=due_at or utcnow())
+                            due_at=due_at or utcnow(), payload=payload or {})
     db.session.add(message)
     db.session.info["outbox_due_now"] = True
     return message
@@ -160,9 +165,7 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
     with force_locale(message.language):
         context = {"user": message.recipient, "message": message}
         if booking is None:
-            from booking.accounts.emails import context_for
-
-            context.update(context_for(message.kind, message.recipient))
+            context.update(_context_without_booking(message))
             subject = str(kind.subject)
         else:
             context.update(booking=booking, link=current_app.config["BASE_URL"].rstrip("/")
@@ -179,6 +182,15 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
         email.attach(f"spinebridge-{booking.reference}.ics", booking_calendar(booking),
                      "text/calendar")
     return email
+
+
+def _context_without_booking(message: OutboxMessage) -> dict:
+    if message.kind == "daily_digest":
+        return digest_context(message)
+    # Imported here: the account emails module queues through this one.
+    from booking.accounts.emails import context_for
+
+    return context_for(message.kind, message.recipient)
 
 
 def message_id(message: OutboxMessage) -> str:
@@ -209,6 +221,7 @@ def send(message_id_: int) -> str:
         message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         if message.attempts >= MAX_ATTEMPTS:
             message.status = FAILED
+            _alert_clinic(message)
         else:
             message.status = PENDING
             message.due_at = utcnow() + timedelta(minutes=2 ** message.attempts)
@@ -238,3 +251,49 @@ def resend(message: OutboxMessage) -> None:
         message.status = PENDING
         message.attempts = 0
         message.due_at = utcnow()
+
+
+# Messages to coordinators ------------------------------------------------------------------------
+
+def _coordinators(clinic_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.role == "coordinator", User.clinic_id == clinic_id, User.active)))
+
+
+def _alert_clinic(message: OutboxMessage) -> None:
+    """Tell the clinic's coordinators that a patient message failed (never about an alert)."""
+    if message.booking_id is None or message.kind in ("message_failed", "daily_digest"):
+        return
+    booking = db.session.get(Booking, message.booking_id)
+    for coordinator in _coordinators(booking.clinic_id):
+        queue("message_failed", booking, recipient=coordinator,
+              payload={"failed_kind": message.kind, "error": message.last_error[:300]})
+
+
+def queue_daily_digests(now: datetime | None = None) -> int:
+    """Queue, once a day, each coordinator's list of tomorrow's consultations (Bangkok days)."""
+    now = now or utcnow()
+    tomorrow = (now.astimezone(CLINIC_ZONE) + timedelta(days=1)).date().isoformat()
+    recent = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "daily_digest", OutboxMessage.due_at >= now - timedelta(days=2)))
+    already = {m.recipient_id for m in recent if m.payload.get("day") == tomorrow}
+    count = 0
+    for coordinator in db.session.scalars(select(User).where(User.role == "coordinator",
+                                                             User.active)):
+        if coordinator.id not in already:
+            queue_for_user("daily_digest", coordinator, due_at=now, payload={"day": tomorrow})
+            count += 1
+    return count
+
+
+def digest_context(message: OutboxMessage) -> dict:
+    """Tomorrow's active bookings at the coordinator's clinic, in Bangkok time."""
+    day = date.fromisoformat(message.payload["day"])
+    start = datetime.combine(day, time.min, tzinfo=CLINIC_ZONE)
+    bookings = db.session.scalars(select(Booking).where(
+        Booking.clinic_id == message.recipient.clinic_id,
+        Booking.state.in_((HELD, CONFIRMED)),
+        Booking.starts_at >= start, Booking.starts_at < start + timedelta(days=1),
+    ).order_by(Booking.starts_at)).all()
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return {"day": day, "bookings": bookings, "link": f"{base}/coordinator/day?date={day}"}

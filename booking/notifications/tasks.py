@@ -23,3 +23,13 @@ def dispatch_due(self) -> int:  # type: ignore[no-untyped-def]
 def send_message(message_id: int) -> str:
     """Send one claimed message; delivered twice, it still sends one email."""
     return services.send(message_id)
+
+
+@shared_task(name="notifications.queue_daily_digests")
+def queue_daily_digests() -> int:
+    """Each coordinator's list of tomorrow's consultations, once a day."""
+    from booking.extensions import db
+
+    count = services.queue_daily_digests()
+    db.session.commit()
+    return count

@@ -127,7 +127,7 @@ def test_smtp_refusing_retries_with_backoff_then_fails(app, demo, mail_sink):
             OutboxMessage.booking_id == booking_id))
         outbox.resend(message)
         db.session.commit()
-        assert outbox.dispatch_due() == {"sent": 1}
+        assert outbox.dispatch_due() == {"sent": 2}  # the message, and the clinic's alert
     mail_sink.wait_for("patient@example.com")
 
 
@@ -209,3 +209,48 @@ def test_admin_lists_every_message_and_shows_it_rendered(as_role, app, demo):
     assert "booking_confirmed" in listing and "reminder" in listing
     page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
     assert "Booking confirmed" in page and "In Bangkok:" in page
+
+
+def test_a_failed_message_alerts_the_coordinator_and_shows_on_the_dashboard(app, demo, mail_sink,
+                                                                             as_role):
+    with app.app_context():
+        booking_id = hold().id
+    state = app.extensions["mailman"]
+    state.port = 1
+    try:
+        with app.app_context():
+            for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+                outbox.dispatch_due(now=datetime.now(UTC) + timedelta(days=attempt))
+    finally:
+        state.port = mail_sink.port
+    with app.app_context():
+        kinds = [(m.kind, m.recipient.email, m.status) for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.booking_id == booking_id))]
+        assert ("hold_placed", "patient@example.com", "failed") in kinds
+        assert ("message_failed", "coordinator@sukhumvit-spine.example.com", "pending") in kinds
+        outbox.dispatch_due()
+    [alert] = mail_sink.wait_for("coordinator@sukhumvit-spine.example.com")
+    assert "could not be sent" in alert["Subject"]
+    dashboard = as_role("coordinator").get("/coordinator/").get_data(as_text=True)
+    assert "Messages that could not be sent" in dashboard and "hold_placed" in dashboard
+
+
+def test_daily_digest_lists_tomorrows_consultations_once(app, demo, mail_sink):
+    from booking.core.zones import CLINIC_ZONE
+
+    with app.app_context():
+        booking = hold(confirm=True)
+        starts = booking.starts_at
+        # "Now" is the evening before the consultation, in Bangkok.
+        evening = (starts.astimezone(CLINIC_ZONE) - timedelta(days=1)).replace(hour=18)
+        assert outbox.queue_daily_digests(now=evening) == 3  # one per demo coordinator
+        db.session.commit()
+        assert outbox.queue_daily_digests(now=evening) == 0  # not twice
+        db.session.commit()
+        outbox.dispatch_due(now=evening)
+    [digest] = mail_sink.wait_for("coordinator@sukhumvit-spine.example.com")
+    body = digest.get_body(preferencelist=("plain",)).get_content()
+    assert "Tomorrow at your clinic" == digest["Subject"]
+    assert "Jane Miller" in body and "Confirmed" in body
+    [other] = mail_sink.wait_for("coordinator@silom-pain-rehab.example.com")
+    assert "No consultations." in other.get_body(preferencelist=("plain",)).get_content()
