@@ -79,6 +79,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = False
     FORCE_HTTPS = False
 
+    #: A message claimed for sending longer ago than this is taken again (its worker died).
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "600"))
+
     # Scheduling: how long a hold keeps a slot while the deposit is paid.
     HOLD_MINUTES = int(os.environ.get("HOLD_MINUTES", "30"))
     #: Widest availability window one request may ask for.

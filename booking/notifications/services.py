@@ -143,10 +143,12 @@ LEASE = timedelta(minutes=10)
 
 def claim_due(now: datetime, limit: int = 200) -> list[int]:
     """Take up to `limit` due messages (and lapsed claims) for sending, and commit the claim."""
+    lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS",
+                                                     LEASE.total_seconds()))
     rows = db.session.scalars(
         select(OutboxMessage).where(or_(
             and_(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now),
-            and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - LEASE),
+            and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - lease),
         )).order_by(OutboxMessage.due_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
     for row in rows:
