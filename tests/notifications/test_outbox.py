@@ -42,6 +42,8 @@ def test_hold_and_confirmation_queue_messages_and_four_reminders(ctx, demo):
 @pytest.mark.parametrize(("zone", "start", "offset_before", "offset_after"), [
     # 09:00 Bangkok on Mon 15 Mar 2027; New York moved to EDT on 14 March.
     ("America/New_York", datetime(2027, 3, 15, 2, 0, tzinfo=UTC), "-05:00", "-04:00"),
+    # 09:00 Bangkok on Mon 29 Mar 2027; London moved to BST on 28 March.
+    ("Europe/London", datetime(2027, 3, 29, 2, 0, tzinfo=UTC), "+00:00", "+01:00"),
     # 09:00 Bangkok on Mon 5 Apr 2027; Sydney left daylight time on 4 April.
     ("Australia/Sydney", datetime(2027, 4, 5, 2, 0, tzinfo=UTC), "+11:00", "+10:00"),
 ])
