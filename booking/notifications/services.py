@@ -15,7 +15,7 @@ from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from booking.accounts.models import User
 from booking.core.types import utcnow
@@ -163,7 +163,10 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
     """The email for a message, in the recipient's language, with times in their zone and in
     Bangkok, and the calendar file when the kind has one."""
     kind = KINDS[message.kind]
-    booking = db.session.get(Booking, message.booking_id) if message.booking_id else None
+    booking = db.session.get(Booking, message.booking_id, options=[
+        joinedload(Booking.patient), joinedload(Booking.clinic), joinedload(Booking.doctor),
+        joinedload(Booking.consultation_type), selectinload(Booking.events),
+    ]) if message.booking_id else None
     with force_locale(message.language):
         context = {"user": message.recipient, "message": message}
         if booking is None:
@@ -218,7 +221,7 @@ def send(message_id_: int) -> str:
         db.session.commit()
         return FAILED
     try:
-        email.send(fail_silently=False)
+        _deliver(email)
     except (smtplib.SMTPException, OSError) as exc:
         message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         if message.attempts >= MAX_ATTEMPTS:
@@ -236,6 +239,47 @@ def send(message_id_: int) -> str:
     message.last_error = ""
     db.session.commit()
     return SENT
+
+
+def _connection():  # type: ignore[no-untyped-def]
+    """This process's open connection to the mail server, opened on first use and reused (a
+    new SMTP session per email costs more than rendering it)."""
+    state = current_app.extensions["mailman"]
+    key = (state.backend, state.server, state.port)
+    cached = current_app.extensions.get("outbox_connection")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    _drop_connection()
+    connection = state.get_connection(fail_silently=False)
+    if hasattr(connection, "open"):
+        connection.open()
+    current_app.extensions["outbox_connection"] = (key, connection)
+    return connection
+
+
+def _drop_connection() -> None:
+    cached = current_app.extensions.pop("outbox_connection", None)
+    if cached is not None:
+        try:
+            cached[1].close()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+
+def _deliver(email: EmailMultiAlternatives) -> None:
+    """Send over the reused connection; one reconnect if the server had closed it while idle."""
+    for attempt in (1, 2):
+        email.connection = _connection()
+        try:
+            email.send(fail_silently=False)
+            return
+        except smtplib.SMTPServerDisconnected:
+            _drop_connection()
+            if attempt == 2:
+                raise
+        except (smtplib.SMTPException, OSError):
+            _drop_connection()
+            raise
 
 
 def dispatch_due(now: datetime | None = None) -> dict[str, int]:
