@@ -33,8 +33,6 @@ rebuilds its schema). Takes about a minute. The exit code is non-zero only if th
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import re
@@ -57,12 +55,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import MetaData, create_engine, event, select, text  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from bench._common import BARE_BODY, bench_config, database_url  # noqa: E402
+from bench._common import (  # noqa: E402
+    BARE_BODY,
+    STARTED,
+    BenchError,
+    bench_config,
+    database_url,
+    ensure_database,
+    log,
+    reset_schema,
+    verdict,
+)
 from booking import create_app  # noqa: E402
 from booking.accounts.models import User  # noqa: E402
 from booking.catalogue.models import Clinic, ConsultationType, Doctor  # noqa: E402
@@ -97,70 +103,7 @@ PAST_STARTS = [time(9), time(9, 40), time(10, 20), time(11), time(13), time(13, 
 DURATION, BUFFER_AFTER = timedelta(minutes=30), timedelta(minutes=10)
 
 
-class BenchError(RuntimeError):
-    """The run itself failed (as opposed to a target not being met)."""
-
-
-def log(message: str) -> None:
-    print(f"[bench {clock.monotonic() - STARTED:6.1f}s] {message}", flush=True)
-
-
-STARTED = clock.monotonic()
-
-
 # --- database ---------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Refuse anything that does not look like a benchmark database; create it if missing."""
-    parsed = make_url(url)
-    if "bench" not in (parsed.database or ""):
-        raise BenchError(f"refusing to rebuild {parsed.database!r}: BENCH_DATABASE_URL must "
-                         "name a database whose name contains 'bench'")
-    if parsed.get_backend_name() != "postgresql":
-        return
-    engine = create_engine(url)
-    try:
-        with engine.connect():
-            return
-    except OperationalError as error:
-        if "does not exist" not in str(error):
-            raise BenchError(f"cannot connect to {parsed.render_as_string()}: {error}") from None
-    finally:
-        engine.dispose()
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        admin.dispose()
-    log(f"created database {parsed.database}")
-
-
-def reset_schema(app: Flask) -> None:
-    """Drop everything and rebuild the schema with the migrations (as tests/conftest.py does).
-    Alembic's log lines are shown only if the migrations fail."""
-    output = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(output):
-            _rebuild(app)
-    except BaseException:
-        print(output.getvalue(), file=sys.stderr)
-        raise
-
-
-def _rebuild(app: Flask) -> None:
-    with app.app_context():
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-            else:
-                existing = MetaData()
-                existing.reflect(conn)
-                existing.drop_all(conn)
-        upgrade()
-        db.session.remove()
 
 
 def seed_clinic(app: Flask) -> dict:
@@ -433,10 +376,6 @@ def measure_http(api_path: str) -> tuple[dict, dict]:
 
 
 # --- report -------------------------------------------------------------------------------------
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def report(small: dict, large: dict, bare: dict, api: dict) -> None:

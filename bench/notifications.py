@@ -41,8 +41,6 @@ non-zero only if the run failed (Redis or PostgreSQL unreachable, no email arriv
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import statistics
 import sys
@@ -58,12 +56,20 @@ if str(ROOT) not in sys.path:
 import redis  # noqa: E402
 from celery.contrib.testing.worker import start_worker  # noqa: E402
 from flask import Flask  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from bench._common import bench_config, database_url  # noqa: E402
+from bench._common import (  # noqa: E402
+    STARTED,
+    BenchError,
+    bench_config,
+    database_url,
+    ensure_database,
+    log,
+    refuse_unless_bench,
+    reset_schema,
+    verdict,
+)
 from booking import create_app  # noqa: E402
 from booking.accounts.models import User  # noqa: E402
 from booking.catalogue.models import Clinic, ConsultationType, Doctor  # noqa: E402
@@ -94,17 +100,6 @@ INDEX = "ix_outbox_due_pending"
 INDEX_SCANS = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
 
 
-class BenchError(RuntimeError):
-    """The run itself failed (as opposed to a target not being met)."""
-
-
-STARTED = clock.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[bench {clock.monotonic() - STARTED:6.1f}s] {message}", flush=True)
-
-
 # --- setup --------------------------------------------------------------------------------------
 
 
@@ -115,9 +110,7 @@ def redis_url() -> str:
 def check_targets(db_url: str, broker: str) -> None:
     """Only ever talk to 127.0.0.1; refuse a database that does not look like a bench one."""
     parsed = make_url(db_url)
-    if "bench" not in (parsed.database or ""):
-        raise BenchError(f"refusing to rebuild {parsed.database!r}: BENCH_DATABASE_URL must "
-                         "name a database whose name contains 'bench'")
+    refuse_unless_bench(parsed)
     if parsed.get_backend_name() != "postgresql":
         raise BenchError("this benchmark needs PostgreSQL (FOR UPDATE SKIP LOCKED, EXPLAIN)")
     if parsed.host not in LOOPBACK:
@@ -129,27 +122,6 @@ def check_targets(db_url: str, broker: str) -> None:
         redis.Redis.from_url(broker, socket_connect_timeout=3).ping()
     except redis.RedisError as error:
         raise BenchError(f"cannot reach Redis at {broker}: {error}") from None
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database if it is missing."""
-    parsed = make_url(url)
-    engine = create_engine(url)
-    try:
-        with engine.connect():
-            return
-    except OperationalError as error:
-        if "does not exist" not in str(error):
-            raise BenchError(f"cannot connect to {parsed.render_as_string()}: {error}") from None
-    finally:
-        engine.dispose()
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        admin.dispose()
-    log(f"created database {parsed.database}")
 
 
 def make_app(mail_port: int, broker: str) -> Flask:
@@ -165,22 +137,6 @@ def make_app(mail_port: int, broker: str) -> Flask:
     for name in ("booking.access", "alembic", "celery", "kombu", "mail.log"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return app
-
-
-def reset_schema(app: Flask) -> None:
-    """Drop everything and rebuild the schema with the migrations; Alembic's log lines are
-    shown only if the migrations fail."""
-    output = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(output), app.app_context():
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-            upgrade()
-            db.session.remove()
-    except BaseException:
-        print(output.getvalue(), file=sys.stderr)
-        raise
 
 
 def seed(app: Flask, now: datetime) -> dict:
@@ -417,10 +373,6 @@ def measure_claim(app: Flask, seeded: dict) -> dict:
 
 
 # --- report -------------------------------------------------------------------------------------
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def report(thr: dict, claim: dict) -> None:
