@@ -9,11 +9,12 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from booking.accounts.models import User
 from booking.api import serializers
 from booking.api.openapi import document
 from booking.catalogue import services as catalogue
 from booking.catalogue.models import ConsultationType
-from booking.core.errors import DomainError
+from booking.core.errors import BadRequest, DomainError, Unauthorized, Unprocessable
 from booking.core.ids import MAX_ID
 from booking.core.types import utcnow
 from booking.core.zones import is_valid_zone
@@ -24,16 +25,6 @@ from booking.scheduling.availability import find_slots
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-
-class BadRequest(DomainError):
-    code = "invalid_request"
-    status = 400
-
-
-class Unprocessable(DomainError):
-    code = "invalid_field"
-    status = 422
 
 
 @bp.before_request
@@ -49,8 +40,7 @@ def _protect_session_writes() -> None:
 
 def _require_user():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
-        raise DomainError("Sign in or send a bearer token (Authorization: Bearer …).",
-                          code="unauthorized") from None
+        raise Unauthorized("Sign in or send a bearer token (Authorization: Bearer …).")
     return current_user._get_current_object()
 
 
@@ -95,8 +85,7 @@ def _day_or_instant(value: str | None, name: str, zone: ZoneInfo, default: datet
 
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError):
-    status = 401 if error.code == "unauthorized" else error.status
-    return jsonify(error={"code": error.code, "message": str(error.message)}), status
+    return jsonify(error={"code": error.code, "message": str(error.message)}), error.status
 
 
 @bp.get("/openapi.json")
@@ -173,8 +162,6 @@ def create_booking():
         abort(404)
     patient = user
     if body.get("patient") is not None and not user.is_patient:
-        from booking.accounts.models import User
-
         patient = db.session.get(User, _int(body["patient"], "patient"))
         if patient is None:
             abort(404)

@@ -14,6 +14,21 @@ class DomainError(Exception):
             self.code = code
 
 
+class BadRequest(DomainError):
+    code = "invalid_request"
+    status = 400
+
+
+class Unprocessable(DomainError):
+    code = "invalid_field"
+    status = 422
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
 class NotAllowed(DomainError):
     code = "forbidden"
     status = 403

@@ -260,16 +260,14 @@ def bookings_outside_plan(doctor: Doctor, now: datetime | None = None) -> list[B
         Booking.starts_at >= now).order_by(Booking.starts_at)).all()
     plan = db.session.scalars(
         select(WorkingInterval).where(WorkingInterval.doctor_id == doctor.id)).all()
+    extras = [(e.starts_at, e.ends_at) for e in db.session.scalars(select(ScheduleException).where(
+        ScheduleException.doctor_id == doctor.id, ScheduleException.kind == "extra",
+        ScheduleException.ends_at > now))]
     outside = []
     for booking in bookings:
         day = booking.starts_at.astimezone(CLINIC_ZONE).date()
         open_time = [(local_instant(day, i.start_time), local_instant(day, i.end_time))
-                     for i in plan if i.weekday == day.weekday()]
-        extras = db.session.scalars(select(ScheduleException).where(
-            ScheduleException.doctor_id == doctor.id, ScheduleException.kind == "extra",
-            ScheduleException.starts_at <= booking.starts_at,
-            ScheduleException.ends_at >= booking.ends_at)).all()
-        open_time += [(e.starts_at, e.ends_at) for e in extras]
+                     for i in plan if i.weekday == day.weekday()] + extras
         covered = any(s <= booking.starts_at and booking.ends_at <= e for s, e in open_time)
         if not covered:
             outside.append(booking)

@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
 from booking.core.actions import apply
@@ -183,6 +184,8 @@ def hold_slot(ctype_id: int):
 def my_bookings():
     """The patient's bookings, upcoming first."""
     rows = db.session.scalars(select(Booking).where(Booking.patient_id == current_user.id)
+                              .options(joinedload(Booking.clinic),
+                                       joinedload(Booking.consultation_type))
                               .order_by(Booking.starts_at.desc())).all()
     documents = db.session.scalars(select(MedicalDocument).where(
         MedicalDocument.patient_id == current_user.id).order_by(MedicalDocument.uploaded_at)).all()
