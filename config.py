@@ -81,6 +81,10 @@ class Config:
 
     #: A message claimed for sending longer ago than this is taken again (its worker died).
     OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "600"))
+    #: Claimed messages go to the worker in tasks of this many (one SMTP session for the lot).
+    OUTBOX_BATCH = int(os.environ.get("OUTBOX_BATCH", "50"))
+    #: One sweep claims at most this many; a full sweep queues the next one behind its batches.
+    OUTBOX_SWEEP_LIMIT = int(os.environ.get("OUTBOX_SWEEP_LIMIT", "500"))
 
     # Scheduling: how long a hold keeps a slot while the deposit is paid.
     HOLD_MINUTES = int(os.environ.get("HOLD_MINUTES", "30"))

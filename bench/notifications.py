@@ -7,15 +7,18 @@ What it does, in one run:
    patient with the first doctor and the video consultation type of the demo clinic
    "sukhumvit-spine", then 10 due reminders per booking (10,000 outbox rows: kind "reminder",
    status "pending", due in the past, language "en").
-2. Throughput: starts the SMTP sink (`tests.mailsink.MailSink`) on 127.0.0.1, points the app at it,
-   uses Redis (`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/14) as the Celery broker and
-   runs ONE worker in this process (`celery.contrib.testing.worker.start_worker`, solo pool).
-   The script sends the task "notifications.dispatch_due" by name every 0.5 s while due pending
-   rows remain (each sweep claims at most 200 rows and enqueues one "notifications.send_message"
-   per row) and measures the wall time from the first sweep until the sink has received all
-   10,000 emails; it reports messages per minute (capped at 4 minutes: then the rate reached is
-   reported). The sink runs in the same process as the worker and shares its GIL (a side run
-   with the sink in another process gave about the same time per message).
+2. Throughput: starts an SMTP sink in its own process on 127.0.0.1 (`bench/_smtp_sink.py`: a
+   mail server is not part of the worker, and parsing mail in the worker's process would bill
+   its CPU to the worker) and runs ONE worker as the Procfile does, `celery -A worker.app
+   worker` as a subprocess with the production settings, pointed at the bench database, Redis
+   (`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/14) and the sink. The script sends ONE
+   "notifications.dispatch_due" task, as the beat would: the sweep claims up to
+   `OUTBOX_SWEEP_LIMIT` rows, queues them as "notifications.send_batch" tasks of
+   `OUTBOX_BATCH` and queues the next sweep behind them, until nothing is due. It measures
+   the wall time from that task until the sink has received all 10,000 emails and reports
+   messages per minute (capped at 4 minutes: then the rate reached is reported). Two runs: the
+   default prefork pool (one process per core: the headline figure) and, for comparison, the
+   solo pool (one process), with the outbox reset to pending in between.
 3. The claim query's plan: captures the exact SELECT ... FOR UPDATE SKIP LOCKED that
    `services.claim_due` sends (and its parameters), and runs EXPLAIN (ANALYZE, BUFFERS) of it
    (after VACUUM ANALYZE) with 1,000 due pending rows and 100,000 sent rows in the table. It
@@ -25,7 +28,7 @@ What it does, in one run:
    (a) no other rows, (b) 100,000 sent rows as well.
 
 Targets (printed as PASS/FAIL beside each figure; a FAIL still exits 0):
-  throughput >= 10,000 messages/min with one solo worker; the claim query uses an index on
+  throughput >= 10,000 messages/min with one worker; the claim query uses an index on
   ix_outbox_due_pending (with 100k sent rows); claim time with 100k sent rows <= 1.3x without.
 
 Run it from the project root (PostgreSQL and Redis on 127.0.0.1):
@@ -42,8 +45,12 @@ non-zero only if the run failed (Redis or PostgreSQL unreachable, no email arriv
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time as clock
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,7 +61,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
-from celery.contrib.testing.worker import start_worker  # noqa: E402
 from flask import Flask  # noqa: E402
 from sqlalchemy import event, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -70,6 +76,7 @@ from bench._common import (  # noqa: E402
     reset_schema,
     verdict,
 )
+from bench._smtp_sink import ProcessSink  # noqa: E402
 from booking import create_app  # noqa: E402
 from booking.accounts.models import User  # noqa: E402
 from booking.catalogue.models import Clinic, ConsultationType, Doctor  # noqa: E402
@@ -79,12 +86,11 @@ from booking.extensions import db  # noqa: E402
 from booking.notifications import services  # noqa: E402
 from booking.notifications.models import PENDING, SENT, OutboxMessage  # noqa: E402
 from booking.scheduling.models import CONFIRMED, Booking  # noqa: E402
-from tests.mailsink import MailSink  # noqa: E402
+from tests.mailsink import free_port  # noqa: E402
 
 BOOKINGS = 1_000
 PER_BOOKING = 10
 MESSAGES = BOOKINGS * PER_BOOKING
-SWEEP_EVERY = 0.5  # seconds between two "notifications.dispatch_due" tasks
 CAP_SECONDS = 240.0  # the throughput run stops here and reports the rate reached
 FIRST_EMAIL_TIMEOUT = 60.0  # no email at all by then: the run failed
 CLAIM_PENDING = 1_000
@@ -95,6 +101,7 @@ DEMO_CLINIC = "sukhumvit-spine"
 LOOPBACK = {"127.0.0.1", "localhost", None}
 
 TARGET_PER_MINUTE = 10_000
+BATCH, SWEEP_LIMIT = bench_config().OUTBOX_BATCH, bench_config().OUTBOX_SWEEP_LIMIT
 TARGET_RATIO = 1.3
 INDEX = "ix_outbox_due_pending"
 INDEX_SCANS = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
@@ -230,44 +237,82 @@ def due_pending(app: Flask) -> int:
     return count
 
 
-def measure_throughput(app: Flask, sink: MailSink) -> dict:
+def start_worker_process(app: Flask, sink_port: int, pool: str, log_path: Path):  # noqa: ANN201
+    """`celery -A worker.app worker` as the Procfile runs it (production settings), pointed at
+    the bench database, the bench Redis and the sink; `pool` "solo" or the default prefork."""
+    env = {**os.environ, "SPINEBRIDGE_ENV": "production", "PYTHONPATH": str(ROOT),
+           "SECRET_KEY": "bench-only-not-secret", "LOG_JSON": "0",
+           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": redis_url(),
+           "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink_port),
+           "MAIL_USE_TLS": "0", "MAIL_USE_SSL": "0"}
+    for name in ("MAIL_USERNAME", "MAIL_PASSWORD"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-l", "WARNING",
+               "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    if pool == "solo":
+        command += ["--pool", "solo"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("ab"),
+                            stderr=subprocess.STDOUT)
+
+
+def stop_worker_process(worker) -> None:  # noqa: ANN001
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(10)
+
+
+def reset_outbox(app: Flask) -> None:
+    """Put every benchmark reminder back to due and pending for the next run."""
+    with app.app_context():
+        db.session.execute(OutboxMessage.__table__.update().values(
+            status=PENDING, attempts=0, claimed_at=None, sent_at=None,
+            provider_message_id=None, last_error=""))
+        db.session.commit()
+        db.session.remove()
+    vacuum_analyze(app)
+
+
+def measure_throughput(app: Flask, sink: ProcessSink, pool: str, log_path: Path) -> dict:
+    """One worker process; ONE sweep task is sent, as the beat would send it: the sweep claims
+    up to OUTBOX_SWEEP_LIMIT rows, queues them in batches and queues the next sweep behind them."""
     celery = app.extensions["celery"]
     purged = purge_broker(celery)
     if purged:
         log(f"purged {purged} task(s) left in the broker by an earlier run")
-    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=30,
-                      loglevel="WARNING"):
-        log(f"worker up (solo pool, broker {redis_url()}); sweeping every {SWEEP_EVERY}s")
+    sink.clear()
+    worker = start_worker_process(app, sink.port, pool, log_path)
+    try:
+        celery.send_task("notifications.dispatch_due")
         started = clock.perf_counter()
-        next_sweep, next_progress, sweeps = started, started + 15, 0
-        first_email = None
+        log(f"worker started ({pool} pool, broker {redis_url()}); one sweep sent")
+        next_progress, first_email, received = started + 15, None, 0
         while True:
             now = clock.perf_counter()
-            with sink.lock:
-                received = len(sink.messages)
+            received = sink.count()
             if received and first_email is None:
                 first_email = now - started
             if received >= MESSAGES or now - started >= CAP_SECONDS:
                 break
+            if worker.poll() is not None:
+                raise BenchError(f"the worker exited with {worker.returncode}; see {log_path}")
             if first_email is None and now - started > FIRST_EMAIL_TIMEOUT:
                 raise BenchError(f"no email reached the sink within {FIRST_EMAIL_TIMEOUT:.0f}s "
-                                 f"of the first sweep; outbox: {status_counts(app)}")
-            if now >= next_sweep:
-                next_sweep += SWEEP_EVERY
-                if due_pending(app):
-                    celery.send_task("notifications.dispatch_due")
-                    sweeps += 1
+                                 f"of the sweep; outbox: {status_counts(app)}; see {log_path}")
             if now >= next_progress:
                 next_progress += 15
                 log(f"  {received:,} emails after {now - started:.0f}s")
             clock.sleep(0.02)
         elapsed = clock.perf_counter() - started
         log(f"stopping the worker ({received:,} emails after {elapsed:.1f}s)")
+    finally:
+        stop_worker_process(worker)
     left = purge_broker(celery)
-    with sink.lock:
-        ids = [str(m["Message-ID"]) for m in sink.messages]
+    ids = sink.received()
     counts = status_counts(app)
-    return {"received": received, "elapsed": elapsed, "sweeps": sweeps,
+    return {"pool": pool, "received": received, "elapsed": elapsed,
             "first_email": first_email, "unique": len(set(ids)), "counts": counts,
             "left_in_queue": left, "capped": received < MESSAGES}
 
@@ -334,8 +379,9 @@ def time_claim(app: Flask, sql: str, params: dict) -> dict:
             if run >= CLAIM_WARMUPS:
                 timings.append(elapsed)
                 rows.add(len(got))
-    if rows != {200}:
-        raise BenchError(f"the claim SELECT returned {sorted(rows)} rows, expected 200")
+    if rows != {SWEEP_LIMIT}:
+        raise BenchError(f"the claim SELECT returned {sorted(rows)} rows, "
+                         f"expected {SWEEP_LIMIT}")
     return {"median_ms": statistics.median(timings), "min_ms": min(timings),
             "p90_ms": statistics.quantiles(timings, n=10)[-1]}
 
@@ -375,23 +421,35 @@ def measure_claim(app: Flask, seeded: dict) -> dict:
 # --- report -------------------------------------------------------------------------------------
 
 
-def report(thr: dict, claim: dict) -> None:
+def report_throughput(thr: dict, headline: bool) -> None:
     per_minute = thr["received"] / thr["elapsed"] * 60
     sent = thr["counts"].get(SENT, 0)
-    print()
-    print(f"throughput: {thr['received']:,} emails in {thr['elapsed']:.1f}s = "
-          f"{per_minute:,.0f} messages/min, {thr['elapsed'] / max(thr['received'], 1) * 1000:.1f}"
-          f"ms per message ({per_minute / TARGET_PER_MINUTE:.2f}x target; "
-          f"target >={TARGET_PER_MINUTE:,}/min) {verdict(per_minute >= TARGET_PER_MINUTE)}")
+    pool = ("solo pool (one process)" if thr["pool"] == "solo"
+            else f"prefork pool, default concurrency ({os.cpu_count()} processes), "
+                 "as the Procfile runs it")
+    target = (f" ({per_minute / TARGET_PER_MINUTE:.2f}x target; "
+              f"target >={TARGET_PER_MINUTE:,}/min) {verdict(per_minute >= TARGET_PER_MINUTE)}"
+              if headline else " (for comparison)")
+    print(f"throughput, one worker, {pool}: {thr['received']:,} emails in {thr['elapsed']:.1f}s = "
+          f"{per_minute:,.0f} messages/min, {thr['elapsed'] / max(thr['received'], 1) * 1000:.2f}"
+          f"ms per message{target}")
     if thr["capped"]:
         print(f"  stopped at the {CAP_SECONDS:.0f}s cap before all {MESSAGES:,} were sent: the "
               "rate above is the rate reached on this machine, not a finished run")
-    print(f"  one solo worker in this process, SMTP sink in the same process (shares the GIL); "
-          f"{thr['sweeps']} sweeps; first email after {thr['first_email'] or 0:.2f}s; "
-          f"outbox now {thr['counts']}; distinct Message-IDs {thr['unique']:,} of "
-          f"{thr['received']:,} "
+    print(f"  first email after {thr['first_email'] or 0:.2f}s; outbox now {thr['counts']}; "
+          f"distinct Message-IDs {thr['unique']:,} of {thr['received']:,} "
           f"({'no duplicates' if thr['unique'] == thr['received'] else 'DUPLICATES'}); "
           f"sink {thr['received']:,} vs rows sent {sent:,}")
+
+
+def report(runs: list[dict], claim: dict) -> None:
+    print()
+    for thr in runs:
+        report_throughput(thr, headline=thr["pool"] != "solo")
+    print(f"  (`celery -A worker.app worker` subprocess with production settings; SMTP sink in its "
+          f"own process on 127.0.0.1; batches of {BATCH}, sweeps of up to "
+          f"{SWEEP_LIMIT}; PostgreSQL, Redis and the sink share this machine's "
+          f"{os.cpu_count()} cores)")
     plan = claim["plan_b"]
     print(f"claim query plan with {CLAIM_PENDING:,} due pending + {SENT_HISTORY:,} sent rows: "
           f"index scan on {INDEX}: {'yes' if uses_index(plan) else 'no'} (target: uses it) "
@@ -404,7 +462,8 @@ def report(thr: dict, claim: dict) -> None:
                           if "Scan" in line) + ")")
     a, b = claim["empty"]["median_ms"], claim["history"]["median_ms"]
     ratio = b / a
-    print(f"claim query median ({CLAIM_RUNS} runs, {CLAIM_PENDING:,} due pending, 200 rows each): "
+    print(f"claim query median ({CLAIM_RUNS} runs, {CLAIM_PENDING:,} due pending, "
+          f"{SWEEP_LIMIT} rows each): "
           f"no sent rows {a:.3f}ms, {SENT_HISTORY:,} sent rows {b:.3f}ms, ratio {ratio:.2f}x "
           f"(target <={TARGET_RATIO}x) {verdict(ratio <= TARGET_RATIO)}")
     print(f"(PostgreSQL {make_url(database_url()).database}, Redis {redis_url()}; "
@@ -415,7 +474,8 @@ def main() -> int:
     url, broker = database_url(), redis_url()
     check_targets(url, broker)
     ensure_database(url)
-    sink = MailSink()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-notifications-"))
+    sink = ProcessSink(free_port(), workdir / "received.txt")
     sink.start()
     app = None
     try:
@@ -431,14 +491,18 @@ def main() -> int:
             for n in range(MESSAGES)])
         vacuum_analyze(app)
         log(f"{BOOKINGS:,} bookings, {MESSAGES:,} due reminders pending")
-        thr = measure_throughput(app, sink)
+        runs = []
+        for pool in ("prefork", "solo"):
+            if runs:
+                reset_outbox(app)
+            runs.append(measure_throughput(app, sink, pool, workdir / f"worker-{pool}.log"))
         claim = measure_claim(app, seeded)
     finally:
         sink.stop()
         if app is not None:
             with app.app_context():
                 db.engine.dispose()
-    report(thr, claim)
+    report(runs, claim)
     return 0
 
 

@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.accounts.models import User
 from booking.core.types import utcnow
@@ -102,7 +103,7 @@ def _schedule_reminders(booking: Booking, now: datetime) -> None:
     for before in REMINDERS:
         due = booking.starts_at - before
         if due > now:  # a reminder whose moment has passed is not sent at all
-            queue("reminder", booking, due)
+            queue("reminder", booking, due, payload={"starts_at": booking.starts_at.isoformat()})
 
 
 def _cancel_pending_reminders(booking: Booking) -> None:
@@ -141,8 +142,22 @@ def on_booking_changed(booking: Booking, event) -> None:  # type: ignore[no-unty
 LEASE = timedelta(minutes=10)
 
 
-def claim_due(now: datetime, limit: int = 200) -> list[int]:
+def sweep_limit() -> int:
+    """At most this many rows are claimed by one sweep; a sweep that fills it queues another
+    behind its batches, so a backlog drains at the workers' pace and no claim waits for long."""
+    return int(current_app.config.get("OUTBOX_SWEEP_LIMIT", 500))
+
+
+def batch_size() -> int:
+    """Claimed messages go to the worker in batches of this size: one task, one SMTP session
+    and one load of their bookings for the lot, while each row is still locked, sent and
+    committed on its own (a worker that dies loses at most the message in flight)."""
+    return int(current_app.config.get("OUTBOX_BATCH", 50))
+
+
+def claim_due(now: datetime, limit: int | None = None) -> list[int]:
     """Take up to `limit` due messages (and lapsed claims) for sending, and commit the claim."""
+    limit = limit or sweep_limit()
     lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS",
                                                      LEASE.total_seconds()))
     rows = db.session.scalars(
@@ -159,14 +174,12 @@ def claim_due(now: datetime, limit: int = 200) -> list[int]:
     return [row.id for row in rows]
 
 
-def render(message: OutboxMessage) -> EmailMultiAlternatives:
+def render(message: OutboxMessage, booking: Booking | None = None) -> EmailMultiAlternatives:
     """The email for a message, in the recipient's language, with times in their zone and in
-    Bangkok, and the calendar file when the kind has one."""
+    Bangkok, and the calendar file when the kind has one (`booking`: already loaded)."""
     kind = KINDS[message.kind]
-    booking = db.session.get(Booking, message.booking_id, options=[
-        joinedload(Booking.patient), joinedload(Booking.clinic), joinedload(Booking.doctor),
-        joinedload(Booking.consultation_type), selectinload(Booking.events),
-    ]) if message.booking_id else None
+    if booking is None and message.booking_id is not None:
+        booking = _load_bookings([message.booking_id]).get(message.booking_id)
     with force_locale(message.language):
         context = {"user": message.recipient, "message": message}
         if booking is None:
@@ -189,6 +202,17 @@ def render(message: OutboxMessage) -> EmailMultiAlternatives:
     return email
 
 
+def _load_bookings(booking_ids) -> dict[int, Booking]:  # type: ignore[no-untyped-def]
+    """The bookings with everything an email about them shows, in two queries for a batch."""
+    if not booking_ids:
+        return {}
+    found = db.session.scalars(select(Booking).where(Booking.id.in_(set(booking_ids))).options(
+        joinedload(Booking.patient), joinedload(Booking.clinic), joinedload(Booking.doctor),
+        joinedload(Booking.consultation_type), selectinload(Booking.events),
+    )).unique()
+    return {booking.id: booking for booking in found}
+
+
 def _context_without_booking(message: OutboxMessage) -> dict:
     if message.kind == "daily_digest":
         return digest_context(message)
@@ -203,42 +227,85 @@ def message_id(message: OutboxMessage) -> str:
 
 
 def send(message_id_: int) -> str:
-    """Send one claimed message; on a transient failure put it back with a growing delay.
+    """Send one claimed message (a batch of one)."""
+    return send_batch([message_id_])[0]
 
-    The row stays locked while the mail server answers, so the same task delivered twice at
-    once sends one email: the second waits, then finds it sent."""
-    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id_)
-                                .with_for_update())
-    if message is None or message.status != SENDING:
+
+def send_batch(ids: list[int]) -> list[str]:
+    """Send claimed messages one after another; returns each one's outcome.
+
+    Each row is locked while the mail server answers and committed as soon as it is sent, so
+    the same task delivered twice at once sends each email once: the second waits for the lock,
+    then finds the row sent. What every email needs is read once for the whole batch."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                                      .options(selectinload(OutboxMessage.recipient))).all()
+        bookings = _load_bookings([m.booking_id for m in messages if m.booking_id])
+        db.session.commit()  # nothing is held between two messages
+        return [_send_one(message_id_, bookings) for message_id_ in ids]
+    finally:
+        session.expire_on_commit = keep
+
+
+def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
+    # Lock the row and read what may have changed since the batch was read (plain rows, not
+    # objects: this runs once per email).
+    found = db.session.execute(
+        select(OutboxMessage.status, OutboxMessage.attempts, Booking.updated_at)
+        .select_from(OutboxMessage)
+        .outerjoin(Booking, Booking.id == OutboxMessage.booking_id)
+        .where(OutboxMessage.id == message_id_)
+        .with_for_update(of=OutboxMessage)).first()
+    message = db.session.get(OutboxMessage, message_id_)
+    if found is None or found.status != SENDING or message is None:
         db.session.rollback()
         return "skipped"  # already sent, cancelled, or never claimed
+    set_committed_value(message, "attempts", found.attempts)
+    booking = bookings.get(message.booking_id) if message.booking_id else None
+    if booking is not None and booking.updated_at != found.updated_at:
+        db.session.refresh(booking)  # it changed since the batch was read
+    if message.booking_id is not None and booking is None:
+        booking = _load_bookings([message.booking_id]).get(message.booking_id)
+    if message.kind == "reminder" and booking is not None and _stale_reminder(message, booking):
+        return _finish(message, status=CANCELLED)  # claimed before the booking moved or ended
     try:
-        email = render(message)
+        email = render(message, booking)
     except Exception as exc:  # a bug in a template or a missing row: retrying will not help
         log.exception("message %s could not be rendered", message.id)
-        message.status = FAILED
-        message.last_error = f"render: {type(exc).__name__}: {exc}"[:1000]
-        db.session.commit()
-        return FAILED
+        return _finish(message, status=FAILED,
+                       last_error=f"render: {type(exc).__name__}: {exc}"[:1000])
     try:
         _deliver(email)
     except (smtplib.SMTPException, OSError) as exc:
-        message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = FAILED
-            _alert_clinic(message)
-        else:
-            message.status = PENDING
-            message.due_at = utcnow() + timedelta(minutes=2 ** message.attempts)
-        db.session.commit()
         log.warning("message %s not sent (attempt %s): %s", message.id, message.attempts, exc)
-        return message.status
-    message.status = SENT
-    message.sent_at = utcnow()
-    message.provider_message_id = message_id(message)
-    message.last_error = ""
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        if message.attempts >= MAX_ATTEMPTS:
+            set_committed_value(message, "last_error", error)
+            _alert_clinic(message)
+            return _finish(message, status=FAILED, last_error=error)
+        return _finish(message, status=PENDING, last_error=error,
+                       due_at=utcnow() + timedelta(minutes=2 ** message.attempts))
+    return _finish(message, status=SENT, sent_at=utcnow(), last_error="",
+                   provider_message_id=message_id(message))
+
+
+def _finish(message: OutboxMessage, **values) -> str:  # type: ignore[no-untyped-def]
+    """Write a message's outcome with one UPDATE and commit (which releases its lock)."""
+    db.session.execute(update(OutboxMessage.__table__)
+                       .where(OutboxMessage.__table__.c.id == message.id).values(**values))
     db.session.commit()
-    return SENT
+    for name, value in values.items():
+        set_committed_value(message, name, value)
+    return values["status"]
+
+
+def _stale_reminder(message: OutboxMessage, booking: Booking) -> bool:
+    """A reminder for a booking that is no longer confirmed, or for a time it no longer has."""
+    made_for = message.payload.get("starts_at")
+    return booking.state != CONFIRMED or (
+        made_for is not None and datetime.fromisoformat(made_for) != booking.starts_at)
 
 
 def _connection():  # type: ignore[no-untyped-def]
@@ -285,10 +352,14 @@ def _deliver(email: EmailMultiAlternatives) -> None:
 def dispatch_due(now: datetime | None = None) -> dict[str, int]:
     """Send every message that is due now (the beat task runs this every minute)."""
     counts: dict[str, int] = {}
-    for row_id in claim_due(now or utcnow()):
-        outcome = send(row_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    size, limit = batch_size(), sweep_limit()
+    while True:
+        claimed = claim_due(now or utcnow(), limit)
+        for start in range(0, len(claimed), size):
+            for outcome in send_batch(claimed[start:start + size]):
+                counts[outcome] = counts.get(outcome, 0) + 1
+        if len(claimed) < limit:
+            return counts
 
 
 def resend(message: OutboxMessage) -> None:

@@ -1,5 +1,5 @@
-"""Outbox tasks: the sweep claims due rows and enqueues one send per row. Timed work is driven by
-rows in the database, never by messages scheduled days ahead in the broker."""
+"""Outbox tasks: the sweep claims due rows and enqueues their sends in batches. Timed work is
+driven by rows in the database, never by messages scheduled days ahead in the broker."""
 
 from __future__ import annotations
 
@@ -11,12 +11,24 @@ from booking.notifications import services
 
 @shared_task(name="notifications.dispatch_due", acks_late=True, bind=True)
 def dispatch_due(self) -> int:  # type: ignore[no-untyped-def]
-    """Claim every due message (committed before anything is sent) and enqueue its send."""
-    claimed = services.claim_due(utcnow())
-    send = self.app.tasks["notifications.send_message"]  # this task's app, not the default
-    for message_id in claimed:
-        send.delay(message_id)
+    """Claim every due message (committed before anything is sent) and enqueue their sends,
+    a batch per task."""
+    size, limit = services.batch_size(), services.sweep_limit()
+    claimed = services.claim_due(utcnow(), limit)
+    send = self.app.tasks["notifications.send_batch"]  # this task's app, not the default
+    for start in range(0, len(claimed), size):
+        send.delay(claimed[start:start + size])
+    if len(claimed) == limit:
+        # More are due: sweep again once the batches just queued are on their way (the beat
+        # would take a minute; a backlog of reminders should not).
+        self.app.tasks["notifications.dispatch_due"].delay()
     return len(claimed)
+
+
+@shared_task(name="notifications.send_batch", acks_late=True)
+def send_batch(message_ids: list[int]) -> list[str]:
+    """Send claimed messages over one SMTP session; delivered twice, each email goes once."""
+    return services.send_batch(message_ids)
 
 
 @shared_task(name="notifications.send_message", acks_late=True)

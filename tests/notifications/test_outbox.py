@@ -118,7 +118,7 @@ def test_smtp_refusing_retries_with_backoff_then_fails(app, demo, mail_sink):
             for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
                 outbox.dispatch_due(now=datetime.now(UTC) + timedelta(days=attempt))
                 message = db.session.scalar(select(OutboxMessage).where(
-                    OutboxMessage.booking_id == booking_id))
+                    OutboxMessage.booking_id == booking_id, OutboxMessage.kind == "hold_placed"))
                 assert message.attempts == attempt and "Error" in message.last_error
             assert message.status == "failed"
     finally:
@@ -126,7 +126,7 @@ def test_smtp_refusing_retries_with_backoff_then_fails(app, demo, mail_sink):
     with app.app_context():
         db.session.remove()
         message = db.session.scalar(select(OutboxMessage).where(
-            OutboxMessage.booking_id == booking_id))
+            OutboxMessage.booking_id == booking_id, OutboxMessage.kind == "hold_placed"))
         outbox.resend(message)
         db.session.commit()
         assert outbox.dispatch_due() == {"sent": 2}  # the message, and the clinic's alert
@@ -256,3 +256,76 @@ def test_daily_digest_lists_tomorrows_consultations_once(app, demo, mail_sink):
     assert "Jane Miller" in body and "Confirmed" in body
     [other] = mail_sink.wait_for("coordinator@silom-pain-rehab.example.com")
     assert "No consultations." in other.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_reminder_claimed_before_a_reschedule_is_not_sent_for_the_old_time(ctx, demo,
+                                                                            mail_sink):
+    """A worker took the 7-day reminder; before it could send, the patient moved the booking.
+    The old reminder is dropped at send time; the new time's reminders are pending."""
+    booking = hold()
+    _confirm(booking)
+    outbox.dispatch_due()  # the hold and confirmation emails
+    mail_sink.clear()
+    first_reminder = min(due for kind, _, due in rows(booking.id) if kind == "reminder")
+    claimed = outbox.claim_due(first_reminder + timedelta(seconds=1))
+    assert len(claimed) == 1
+    new = first_free(ctype_for(), after=booking.starts_at + timedelta(days=3),
+                     doctor_id=booking.doctor_id)
+    services.reschedule(user("patient@example.com"), booking, start=new.start)
+    db.session.commit()
+    assert outbox.send_batch(claimed) == ["cancelled"]
+    assert db.session.get(OutboxMessage, claimed[0]).status == "cancelled"
+    outbox.dispatch_due()  # the "new time" email is due now; new reminders are not yet
+    subjects = [str(m["Subject"]) for m in mail_sink.wait_for("patient@example.com")]
+    assert subjects == [f"New time for booking {booking.reference}"]
+    assert sum(1 for kind, status, _ in rows(booking.id)
+               if kind == "reminder" and status == "pending") >= 1
+
+
+def test_a_reminder_claimed_before_a_cancellation_is_not_sent(ctx, demo, mail_sink):
+    booking = hold()
+    _confirm(booking)
+    outbox.dispatch_due()
+    mail_sink.clear()
+    first_reminder = min(due for kind, _, due in rows(booking.id) if kind == "reminder")
+    claimed = outbox.claim_due(first_reminder + timedelta(seconds=1))
+    services.cancel(user("patient@example.com"), booking)
+    db.session.commit()
+    assert outbox.send_batch(claimed) == ["cancelled"]
+    outbox.dispatch_due()
+    subjects = [str(m["Subject"]) for m in mail_sink.wait_for("patient@example.com")]
+    assert subjects == [f"Booking cancelled: {booking.reference}"]
+
+
+def test_a_batch_sends_each_message_once_even_when_listed_twice(ctx, demo, mail_sink):
+    booking = hold()
+    for _ in range(3):
+        outbox.queue("hold_placed", booking)
+    db.session.commit()
+    claimed = outbox.claim_due(datetime.now(UTC))
+    assert len(claimed) == 4
+    assert outbox.send_batch(claimed + claimed[:2]) == ["sent"] * 4 + ["skipped"] * 2
+    received = mail_sink.wait_for("patient@example.com", count=4)
+    assert sorted(m["Message-ID"] for m in received) == sorted(
+        f"<outbox-{i}@spinebridge>" for i in claimed)
+    assert {status for _, status, _ in rows(booking.id)} == {"sent"}
+
+
+def test_one_sweep_task_drains_a_backlog_larger_than_a_sweep(app, demo, mail_sink):
+    """The beat sends one sweep a minute; a sweep that claimed its limit queues the next one,
+    so a backlog does not wait a minute per few hundred messages."""
+    before = {key: app.config[key] for key in ("OUTBOX_SWEEP_LIMIT", "OUTBOX_BATCH")}
+    app.config.update(OUTBOX_SWEEP_LIMIT=3, OUTBOX_BATCH=2)
+    try:
+        with app.app_context():
+            booking = hold()
+            for _ in range(7):  # 8 due in all: three full sweeps and a last one
+                outbox.queue("hold_placed", booking)
+            db.session.commit()
+            booking_id = booking.id
+        app.extensions["celery"].tasks["notifications.dispatch_due"].delay()
+        assert len(mail_sink.wait_for("patient@example.com", count=8)) == 8
+        with app.app_context():
+            assert {status for _, status, _ in rows(booking_id)} == {"sent"}
+    finally:
+        app.config.update(before)
