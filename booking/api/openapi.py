@@ -106,6 +106,7 @@ def document() -> dict:
                     "end": {"type": "string", "format": "date-time"},
                     "start_local": {"type": "string"}, "start_bangkok": {"type": "string"},
                     "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
+                    "video_url": {"type": ["string", "null"], "format": "uri"},
                     "deposit": {"type": "object"}, "history": {"type": "array"}}},
             },
         },

@@ -47,6 +47,9 @@ def booking(b: Booking) -> dict:
         "timezone": b.patient_timezone,
         "hold_expires_at": iso(b.hold_expires_at),
         "deposit": {"amount_minor": b.deposit_minor, "currency": b.currency},
+        # Where a video consultation takes place, once the clinic set it and the booking is
+        # confirmed (as on the booking page).
+        "video_url": b.video_url if b.state == "confirmed" else None,
         "history": [{"at": iso(e.at), "from": e.from_state, "to": e.to_state,
                      "detail": e.detail} for e in b.events],
     }

@@ -7,7 +7,7 @@ from datetime import time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, EmailField, SelectField, StringField
+from wtforms import DateField, DateTimeLocalField, EmailField, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 WEEKDAYS = [("mon", _l("Monday")), ("tue", _l("Tuesday")), ("wed", _l("Wednesday")),
@@ -90,3 +90,9 @@ class HolidayForm(FlaskForm):
 class BookForPatientForm(FlaskForm):
     email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email()])
     consultation_type = SelectField(_l("Consultation"), coerce=int)
+
+
+class VideoLinkForm(FlaskForm):
+    """Where a video consultation takes place (the clinic's meeting room for this booking)."""
+
+    url = URLField(_l("Video call link"), validators=[DataRequired(), Length(max=500)])

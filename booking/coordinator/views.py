@@ -19,6 +19,7 @@ from booking.coordinator.forms import (
     BookForPatientForm,
     ExceptionForm,
     HolidayForm,
+    VideoLinkForm,
     WeeklyPlanForm,
     format_intervals,
 )
@@ -37,12 +38,13 @@ from booking.notifications.models import OutboxMessage
 from booking.scheduling import services
 from booking.scheduling.models import (
     ACTIVE_STATES,
+    CONFIRMED,
     Booking,
     Holiday,
     ScheduleException,
     WorkingInterval,
 )
-from booking.scheduling.views import chosen_slot, render_slot_page
+from booking.scheduling.views import booking_page, chosen_slot, render_slot_page
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
@@ -72,8 +74,17 @@ def dashboard():
         .where(Booking.clinic_id == clinic.id, OutboxMessage.status == "failed",
                OutboxMessage.recipient_id == Booking.patient_id)
         .order_by(OutboxMessage.due_at.desc()).limit(20)).all()
+    now = utcnow()
+    no_link = db.session.scalars(
+        select(Booking).join(ConsultationType, Booking.consultation_type_id == ConsultationType.id)
+        .where(Booking.clinic_id == clinic.id, Booking.state == CONFIRMED,
+               ConsultationType.mode == "video", Booking.video_url.is_(None),
+               Booking.starts_at >= now, Booking.starts_at < now + timedelta(days=7))
+        .options(joinedload(Booking.patient), joinedload(Booking.doctor))
+        .order_by(Booking.starts_at)).all()
     return render_template("coordinator/dashboard.html", clinic=clinic, recent=recent,
-                           upcoming=upcoming, today=today, failed=failed, message_kinds=KINDS)
+                           upcoming=upcoming, today=today, failed=failed, message_kinds=KINDS,
+                           no_link=no_link)
 
 
 def _bookings(clinic_id: int, first: date, last_exclusive: date,
@@ -194,6 +205,34 @@ def outcome(booking_id: int):
     apply(lambda: services.mark_outcome(current_user, booking, request.form.get("outcome", "")),
           _("Saved."))
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+
+
+@bp.post("/bookings/<int:booking_id>/video-link")
+@coordinator_required
+def video_link(booking_id: int):
+    """Set or change where a video consultation takes place; the patient is emailed."""
+    booking = _own_booking(booking_id)
+    form = VideoLinkForm()
+    if form.validate_on_submit():
+        try:
+            services.set_video_link(current_user, booking, form.url.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.code != "invalid_video_url":  # not about what was typed
+                flash(str(exc.message), "danger")
+                return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+            form.url.errors = [*form.url.errors, str(exc.message)]
+        else:
+            db.session.commit()
+            if booking.state == CONFIRMED:
+                flash(_("The video link is saved and emailed to the patient; every reminder "
+                        "carries it."), "success")
+            else:
+                flash(_("The video link is saved. The patient gets it with the confirmation, "
+                        "and every reminder carries it."), "success")
+            return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+    flash(_("The video link was not saved: see below."), "danger")
+    return booking_page(booking, video_form=form), 422
 
 
 # Schedules ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ KINDS: dict[str, Kind] = {
     "booking_cancelled": Kind(_l("Booking cancelled: %(ref)s"), "booking_cancelled", ics=True),
     "hold_expired": Kind(_l("Your hold has ended: %(ref)s"), "hold_expired"),
     "reminder": Kind(_l("Reminder: your consultation %(ref)s"), "booking_reminder", ics=True),
+    "video_link": Kind(_l("Video link for your consultation %(ref)s"), "video_link", ics=True),
     # Messages to the clinic's coordinators.
     "message_failed": Kind(_l("A message about %(ref)s could not be sent"), "message_failed"),
     "daily_digest": Kind(_l("Tomorrow at your clinic"), "daily_digest"),

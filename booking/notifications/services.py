@@ -136,6 +136,14 @@ def on_booking_changed(booking: Booking, event) -> None:  # type: ignore[no-unty
         _cancel_pending_reminders(booking)
 
 
+@lifecycle.video_link_changed.connect
+def on_video_link_changed(booking: Booking, first: bool) -> None:  # type: ignore[no-untyped-def]
+    """The clinic set where a video consultation takes place: tell a confirmed patient now (a
+    held one reads it in the confirmation; every reminder carries it)."""
+    if booking.state == CONFIRMED:
+        queue("video_link", booking, payload={"changed": not first})
+
+
 # Sending --------------------------------------------------------------------------------------
 
 #: A claim older than this is taken again: its worker died before it could finish.

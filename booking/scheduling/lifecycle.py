@@ -42,6 +42,8 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
 signals = Namespace()
 #: Sent inside the transaction with (booking, event); listeners add rows, never commit.
 booking_changed = signals.signal("booking-changed")
+#: The clinic set or changed where a video consultation takes place.
+video_link_changed = signals.signal("video-link-changed")
 
 
 class InvalidTransition(Conflict):

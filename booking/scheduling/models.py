@@ -144,6 +144,8 @@ class Booking(TimestampMixin, db.Model):
     cancel_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: The pre-screening the patient passed before choosing this time (None when staff booked).
     screening_id: Mapped[int | None] = mapped_column(ForeignKey("screening.id"))
+    #: Where a video consultation takes place (set by the clinic; https only).
+    video_url: Mapped[str | None] = mapped_column(String(500))
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     clinic: Mapped[Clinic] = relationship()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from booking.accounts.models import User
 from booking.catalogue.models import ConsultationType, Doctor
 from booking.core import audit
-from booking.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from booking.core.errors import Conflict, DomainError, NotAllowed, NotFound, Unprocessable
 from booking.core.policy import can_manage_clinic
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE, is_valid_zone
@@ -158,6 +159,31 @@ def confirm_by_hand(actor: User, booking: Booking, *, note: str = "") -> Booking
     if actor.is_patient or not can_manage_clinic(actor, booking.clinic_id):
         raise NotAllowed(_l("Only the clinic can confirm a booking by hand."))
     return lifecycle.move(booking, CONFIRMED, actor, reason=note)
+
+
+def set_video_link(actor: User, booking: Booking, url: str) -> Booking:
+    """The clinic says where a video consultation takes place (a meeting link, https only);
+    the patient is told if the booking is already confirmed."""
+    if actor.is_patient or not can_manage_clinic(actor, booking.clinic_id):
+        raise NotAllowed(_l("Only the clinic can set the video link."))
+    if booking.consultation_type.mode != "video":
+        raise DomainError(_l("This consultation is in person: it has no video link."),
+                          code="not_video")
+    if booking.state not in (HELD, CONFIRMED):
+        raise DomainError(_l("This booking is no longer active."), code="not_active")
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or len(url) > 500:
+        raise Unprocessable(_l("Enter the full meeting address, starting with https://."),
+                            code="invalid_video_url")
+    if url == booking.video_url:
+        return booking
+    before = audit.snapshot(booking, ["video_url"])
+    booking.video_url = url
+    audit.record(actor, "booking.video_link_set", booking, before=before,
+                 after=audit.snapshot(booking, ["video_url"]))
+    lifecycle.video_link_changed.send(booking, first=before["video_url"] is None)
+    return booking
 
 
 def cancel(actor: User, booking: Booking, *, reason: str = "") -> Booking:

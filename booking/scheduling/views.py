@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
+from booking.coordinator.forms import VideoLinkForm
 from booking.core.actions import apply
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
@@ -197,16 +198,23 @@ def my_bookings():
 @any_user_required
 def booking_detail(booking_id: int):
     """One booking: when (your time and Bangkok), what happens next, what it costs."""
-    booking = services.get_booking(current_user, booking_id)
+    return booking_page(services.get_booking(current_user, booking_id))
+
+
+def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> str:
+    """The booking page (also shown again, with what was typed, when a staff form is refused)."""
     doctor = db.session.get(Doctor, booking.doctor_id)
     messages = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.booking_id == booking.id).order_by(OutboxMessage.due_at,
                                                          OutboxMessage.id)).all()
     if current_user.is_patient:
         messages = [m for m in messages if m.status == "sent"]
+    elif video_form is None:
+        video_form = VideoLinkForm(url=booking.video_url)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
                            now=utcnow(), consents=CONSENTS, messages=messages,
-                           message_kinds=KINDS, documents=documents_for_booking(booking))
+                           message_kinds=KINDS, documents=documents_for_booking(booking),
+                           video_form=video_form)
 
 
 @bp.post("/bookings/<int:booking_id>/consent")

@@ -76,6 +76,7 @@ ACCESS: dict[str, object] = {
     "coordinator.resend_message": ("coordinator",),
     "coordinator.confirm": ("coordinator",),
     "coordinator.outcome": ("coordinator",),
+    "coordinator.video_link": ("coordinator",),
     "coordinator.schedule": ("coordinator",),
     "coordinator.book_for_patient": ("coordinator",),
     "coordinator.book_slot": ("coordinator",),

@@ -143,6 +143,21 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
                  if "Your time is held" in m["Subject"]]
     assert len(held_mail) == 1
     page.screenshot(path=shot("coordinator-booking-laptop.png"), full_page=True)
+    # Deposit arrived by transfer: confirm, then give the video consultation its meeting link.
+    page.get_by_role("button", name="Confirm: deposit received").click()
+    expect(page.get_by_test_id("state")).to_have_text("Confirmed")
+    page.get_by_label("Video call link").fill("meet.example.org/room-1")  # no https://
+    page.get_by_role("button", name="Save link").click()
+    expect(page.get_by_text("starting with https://")).to_be_visible()
+    expect(page.get_by_label("Video call link")).to_have_value("meet.example.org/room-1")
+    page.get_by_label("Video call link").fill("https://meet.example.org/room-1")
+    page.get_by_role("button", name="Save link").click()
+    expect(page.get_by_text("The video link is saved.")).to_be_visible()
+    expect(page.get_by_test_id("message-video_link")).to_contain_text("sent")
+    link_mail = [m for m in mail_sink.to("alex.rivera@example.org")
+                 if "Video link for your consultation" in m["Subject"]]
+    assert len(link_mail) == 1
+    page.screenshot(path=shot("coordinator-booking-confirmed-laptop.png"), full_page=True)
     assert problems == [], problems
     staff.close()
 

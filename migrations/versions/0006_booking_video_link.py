@@ -1,0 +1,26 @@
+"""booking video link
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-24 12:10:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('video_url', sa.String(length=500), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_column('video_url')
