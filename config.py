@@ -70,6 +70,7 @@ class Config:
     # Accounts
     EMAIL_TOKEN_MAX_AGE = timedelta(hours=48)
     RESET_TOKEN_MAX_AGE = timedelta(hours=2)
+    INVITE_TOKEN_MAX_AGE = timedelta(days=7)
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app
 
 from booking.accounts.models import User
-from booking.accounts.tokens import make_reset_token, make_verify_token
+from booking.accounts.tokens import make_invite_token, make_reset_token, make_verify_token
 from booking.notifications.services import queue_for_user
 
 
@@ -21,8 +21,10 @@ def context_for(kind: str, user: User) -> dict:
     """What an account email's template needs, built when it is sent."""
     if kind == "verify_email":
         return {"link": _absolute("accounts.verify_email", token=make_verify_token(user))}
-    if kind in ("reset_password", "staff_invite"):
+    if kind == "reset_password":
         return {"link": _absolute("accounts.reset_password", token=make_reset_token(user))}
+    if kind == "staff_invite":
+        return {"link": _absolute("accounts.reset_password", token=make_invite_token(user))}
     if kind == "already_registered":
         return {"login": _absolute("accounts.login"),
                 "reset": _absolute("accounts.forgot_password")}

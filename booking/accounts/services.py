@@ -175,6 +175,29 @@ def create_staff(actor: User | None, *, email: str, name: str, role: str,
     return user
 
 
+def update_staff(actor: User, user: User, *, name: str, role: str,
+                 clinic_id: int | None) -> User:
+    """Rename a staff member, or move them to another clinic or role (admins only)."""
+    if user.is_patient:
+        raise DomainError(_l("Patients manage their own details."), code="not_staff")
+    if role not in (COORDINATOR, ADMIN):
+        raise DomainError(_l("Staff accounts are coordinators or admins."), code="role_invalid")
+    if actor.id == user.id and role != user.role:
+        raise DomainError(_l("You cannot change your own role."), code="self_role")
+    if role == COORDINATOR and clinic_id is None:
+        raise DomainError(_l("A coordinator must belong to a clinic."), code="clinic_required")
+    fields = ["name", "role", "clinic_id"]
+    before = audit.snapshot(user, fields)
+    user.name = name.strip()
+    user.role = role
+    user.clinic_id = clinic_id if role == COORDINATOR else None
+    old, new = audit.changes(before, audit.snapshot(user, fields))
+    if new:
+        db.session.flush()
+        audit.record(actor, "user.updated", user, before=old, after=new)
+    return user
+
+
 def set_active(actor: User, user: User, active: bool) -> User:
     """Suspend or restore an account (admins only; never one's own)."""
     if actor.id == user.id:

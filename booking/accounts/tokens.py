@@ -9,6 +9,8 @@ from booking.accounts.models import User, password_fingerprint
 
 VERIFY_SALT = "spinebridge.verify-email"
 RESET_SALT = "spinebridge.reset-password"
+#: A staff invitation is a reset link that lasts longer (a new colleague may not read it today).
+INVITE_SALT = "spinebridge.staff-invite"
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -28,6 +30,10 @@ def make_reset_token(user: User) -> str:
     return _serializer(RESET_SALT).dumps({"uid": user.id, "pw": _password_fingerprint(user)})
 
 
+def make_invite_token(user: User) -> str:
+    return _serializer(INVITE_SALT).dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+
+
 class TokenInvalid(Exception):
     def __init__(self, expired: bool) -> None:
         super().__init__("expired" if expired else "invalid")
@@ -40,8 +46,15 @@ def read_verify_token(token: str) -> dict:
 
 
 def read_reset_token(token: str) -> dict:
-    max_age = int(current_app.config["RESET_TOKEN_MAX_AGE"].total_seconds())
-    return _load(RESET_SALT, token, max_age)
+    """A password reset link, or a staff invitation (signed apart, with its own lifetime)."""
+    try:
+        return _load(RESET_SALT, token,
+                     int(current_app.config["RESET_TOKEN_MAX_AGE"].total_seconds()))
+    except TokenInvalid as exc:
+        if exc.expired:
+            raise
+    return _load(INVITE_SALT, token,
+                 int(current_app.config["INVITE_TOKEN_MAX_AGE"].total_seconds()))
 
 
 def reset_token_matches(user: User, payload: dict) -> bool:

@@ -143,6 +143,12 @@ class StaffForm(FlaskForm):
             raise ValidationError(_l("A coordinator must belong to a clinic."))
 
 
+class StaffEditForm(StaffForm):
+    """The same as a new staff account, but the email stays (it is how they sign in)."""
+
+    email = None
+
+
 class ExchangeRateForm(FlaskForm):
     currency = SelectField(_l("Currency"))
     rate = DecimalField(_l("Units of this currency for 1 THB"), places=8,

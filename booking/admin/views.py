@@ -21,6 +21,7 @@ from booking.admin.forms import (
     ConsultationTypeForm,
     DoctorForm,
     ExchangeRateForm,
+    StaffEditForm,
     StaffForm,
     TreatmentForm,
 )
@@ -35,6 +36,7 @@ from booking.catalogue.models import (
 )
 from booking.core.actions import apply
 from booking.core.audit import AuditEvent
+from booking.core.audit import record as audit_record
 from booking.core.errors import DomainError
 from booking.core.i18n import SUPPORTED_CURRENCIES
 from booking.core.ids import id_value
@@ -236,6 +238,40 @@ def new_staff():
 
     return _edit(form, _("New staff account"), save, url_for("admin.users"),
                  url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_staff(user_id: int):
+    """Rename a coordinator or admin, or move them to another clinic or role."""
+    user = _get_or_404(User, user_id)
+    if user.is_patient:
+        abort(404)
+    form = StaffEditForm(obj=user)
+    form.clinic_id.choices = [(0, _l("— none (admins) —"))] + _clinic_choices()
+    if request.method == "GET":
+        form.clinic_id.data = user.clinic_id or 0
+
+    def save() -> object:
+        return accounts.update_staff(current_user, user, name=form.name.data,
+                                     role=form.role.data, clinic_id=form.clinic_id.data or None)
+
+    return _edit(form, _("Edit %(name)s (%(email)s)", name=user.name, email=user.email), save,
+                 url_for("admin.users"), url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/invite")
+@admin_required
+def resend_invite(user_id: int):
+    """Send a staff member a new link to choose their password (valid 7 days)."""
+    user = _get_or_404(User, user_id)
+    if user.is_patient or not user.active:
+        abort(404)
+    emails.send_staff_invite(user)
+    audit_record(current_user, "user.invited", user)
+    db.session.commit()
+    flash(_("A new invitation is on its way to %(email)s.", email=user.email), "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/active")

@@ -190,3 +190,80 @@ def test_audit_page_filters_by_action_and_person(as_role, app):
     bad_date = admin.get("/admin/audit?since=not-a-date")
     assert bad_date.status_code == 200 and "Not a valid date value" in bad_date.get_data(
         as_text=True)
+
+
+def test_admin_moves_a_coordinator_to_another_clinic_and_it_is_audited(as_role, app, demo):
+    admin = as_role("admin")
+    with app.app_context():
+        coordinator = db.session.scalar(select(User).where(User.email == demo["coordinator"]))
+        user_id = coordinator.id
+        other = db.session.scalar(select(Clinic).where(Clinic.slug == "chao-phraya-ortho"))
+        other_id, old_clinic_id = other.id, coordinator.clinic_id
+    page = admin.get(f"/admin/users/{user_id}/edit").get_data(as_text=True)
+    assert 'value="Kanya Suwan"' in page or "Kanya" in page
+    # A coordinator without a clinic is refused, and what was typed is kept.
+    refused = post_form(admin, f"/admin/users/{user_id}/edit",
+                        {"name": "Kanya S. (renamed)", "role": "coordinator", "clinic_id": "0"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "must belong to a clinic" in html and 'value="Kanya S. (renamed)"' in html
+    moved = post_form(admin, f"/admin/users/{user_id}/edit",
+                      {"name": "Kanya S.", "role": "coordinator", "clinic_id": str(other_id)})
+    assert moved.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, user_id).clinic_id == other_id
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.updated"))
+        assert event.before == {"name": "Kanya Suwan", "clinic_id": old_clinic_id}
+        assert event.after == {"name": "Kanya S.", "clinic_id": other_id}
+    # The coordinator now sees the other clinic, and no longer their old one.
+    html = as_role("coordinator").get("/coordinator/").get_data(as_text=True)
+    assert "Chao Phraya" in html and "Sukhumvit Spine" not in html
+    # A patient is not staff: there is no staff page for them.
+    with app.app_context():
+        patient_id = db.session.scalar(select(User.id).where(User.email == demo["patient"]))
+    assert admin.get(f"/admin/users/{patient_id}/edit").status_code == 404
+
+
+def test_admin_cannot_change_their_own_role(as_role, app, demo):
+    admin = as_role("admin")
+    with app.app_context():
+        admin_id = db.session.scalar(select(User.id).where(User.email == demo["admin"]))
+        clinic_id = db.session.scalar(select(Clinic.id).where(Clinic.slug == "sukhumvit-spine"))
+    refused = post_form(admin, f"/admin/users/{admin_id}/edit",
+                        {"name": "Admin", "role": "coordinator", "clinic_id": str(clinic_id)})
+    assert refused.status_code == 422
+    assert "cannot change your own role" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, admin_id).role == "admin"
+
+
+def test_a_staff_invitation_lasts_a_week_and_a_new_one_can_be_sent(as_role, app, demo,
+                                                                   mail_sink):
+    from datetime import timedelta
+
+    admin = as_role("admin")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == demo["coordinator"]))
+    sent = post_form(admin, f"/admin/users/{user_id}/invite", {}, token_from="/admin/users")
+    assert sent.status_code == 302
+    [email] = mail_sink.wait_for(demo["coordinator"])
+    assert "within 7 days" in email.get_body(("plain",)).get_content()
+    link = first_link(email, "/reset-password/").replace(app.config["BASE_URL"], "")
+    client = app.test_client()
+    # A reset link would have expired after two hours; the invitation has not.
+    app.config["RESET_TOKEN_MAX_AGE"] = timedelta(seconds=-1)
+    try:
+        assert client.get(link).status_code == 200
+        app.config["INVITE_TOKEN_MAX_AGE"] = timedelta(seconds=-1)
+        expired = client.get(link)
+        assert expired.status_code == 400 and "expired" in expired.get_data(as_text=True)
+    finally:
+        app.config["RESET_TOKEN_MAX_AGE"] = timedelta(hours=2)
+        app.config["INVITE_TOKEN_MAX_AGE"] = timedelta(days=7)
+    set_pw = post_form(client, link, {"password": "new-coordinator-pass", "confirm":
+                                      "new-coordinator-pass"})
+    assert set_pw.status_code == 302
+    assert client.get(link).status_code == 400  # used once, then it stops working
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "user.invited", AuditEvent.object_id == str(user_id)))
