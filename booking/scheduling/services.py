@@ -200,6 +200,9 @@ def mark_outcome(actor: User, booking: Booking, outcome: str) -> Booking:
         raise NotAllowed(_l("Only the clinic can record the outcome."))
     if outcome not in (COMPLETED, NO_SHOW):
         raise DomainError(_l("Unknown outcome."), code="invalid_outcome")
+    if booking.starts_at > utcnow():
+        raise DomainError(_l("The consultation has not started yet: record how it went "
+                             "afterwards."), code="too_early")
     return lifecycle.move(booking, outcome, actor)
 
 

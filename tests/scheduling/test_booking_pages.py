@@ -203,3 +203,31 @@ def test_choosing_a_condition_narrows_the_clinics(as_role, app):
     assert all(name in everything for name in ("Sukhumvit", "Chao Phraya", "Silom"))
     facet = client.get("/book?condition=facet-pain").get_data(as_text=True)
     assert "Sukhumvit" in facet and "Silom" in facet and "Chao Phraya" not in facet
+
+
+def test_outcome_is_recorded_only_once_the_consultation_has_started(as_role, app):
+    with app.app_context():
+        booking = hold(confirm=True)
+        booking_id = booking.id
+    coordinator = as_role("coordinator")
+    page = coordinator.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Mark completed" not in page  # it is in the future
+    early = post_form(coordinator, f"/coordinator/bookings/{booking_id}/outcome",
+                      {"outcome": "completed"}, token_from=f"/bookings/{booking_id}")
+    assert early.status_code == 302
+    assert "has not started yet" in coordinator.get(early.headers["Location"]).get_data(
+        as_text=True)
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        assert booking.state == "confirmed"
+        # The consultation took place an hour ago.
+        shift = booking.starts_at - (utcnow() - timedelta(hours=1))
+        for name in ("starts_at", "ends_at", "blocked_from", "blocked_until"):
+            setattr(booking, name, getattr(booking, name) - shift)
+        db.session.commit()
+    assert "Mark completed" in coordinator.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    done = post_form(coordinator, f"/coordinator/bookings/{booking_id}/outcome",
+                     {"outcome": "completed"}, token_from=f"/bookings/{booking_id}")
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).state == "completed"
