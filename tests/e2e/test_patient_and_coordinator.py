@@ -152,7 +152,7 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(page.get_by_label("Video call link")).to_have_value("meet.example.org/room-1")
     page.get_by_label("Video call link").fill("https://meet.example.org/room-1")
     page.get_by_role("button", name="Save link").click()
-    expect(page.get_by_text("The video link is saved.")).to_be_visible()
+    expect(page.get_by_text("The video link is saved and emailed to the patient")).to_be_visible()
     expect(page.get_by_test_id("message-video_link")).to_contain_text("sent")
     link_mail = [m for m in mail_sink.to("alex.rivera@example.org")
                  if "Video link for your consultation" in m["Subject"]]
