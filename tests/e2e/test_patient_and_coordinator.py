@@ -111,7 +111,7 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(page.get_by_role("heading", name="Consents given")).to_be_visible()
     page.screenshot(path=shot("booking-held-phone.png"), full_page=True)
     assert problems == [], problems  # no CSP violation or script error on the way
-    context.close()
+    patient_page, patient_problems = page, problems
 
     staff = browser.new_context(**LAPTOP, timezone_id="Asia/Bangkok")
     page = staff.new_page()
@@ -158,6 +158,15 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
                  if "Video link for your consultation" in m["Subject"]]
     assert len(link_mail) == 1
     page.screenshot(path=shot("coordinator-booking-confirmed-laptop.png"), full_page=True)
+    # The patient, back on their phone, sees the confirmation and the way into the call.
+    patient_page.reload()
+    expect(patient_page.get_by_test_id("state")).to_have_text("Confirmed")
+    expect(patient_page.get_by_test_id("join-video")).to_have_attribute(
+        "href", "https://meet.example.org/room-1")
+    expect(patient_page.get_by_test_id("message-video_link")).to_be_visible()
+    patient_page.screenshot(path=shot("booking-confirmed-phone.png"), full_page=True)
+    assert patient_problems == [], patient_problems
+    context.close()
     assert problems == [], problems
     staff.close()
 
