@@ -14,7 +14,7 @@ from booking.notifications import services as outbox
 from booking.notifications.models import OutboxMessage
 from booking.scheduling.models import Booking
 from tests.conftest import login, post_form
-from tests.scheduling.helpers import ctype_for, first_free, hold, user
+from tests.scheduling.helpers import hold, user
 
 LINK = "https://meet.example.org/sukhumvit/room-4821"
 
@@ -127,15 +127,7 @@ def test_a_bad_link_is_refused_and_what_was_typed_is_kept(as_role, app):
 def test_only_the_clinic_sets_a_link_and_only_for_video(app, demo):
     with app.app_context():
         booking_id = hold(confirm=True).id
-        ctype = ctype_for(mode="in_person")
-        slot = first_free(ctype)
-        patient = user("patient@example.com")
-        from booking.scheduling import services
-
-        in_person = services.place_hold(patient, patient=patient, ctype=ctype,
-                                        doctor_id=slot.doctor_id, start=slot.start)
-        db.session.commit()
-        in_person_id = in_person.id
+        in_person_id = hold(mode="in_person").id
     other = app.test_client()
     login(other, demo["other_coordinator"], demo["password"])
     response = post_form(other, f"/coordinator/bookings/{booking_id}/video-link", {"url": LINK},

@@ -33,9 +33,9 @@ def first_free(ctype: ConsultationType, *, after: datetime | None = None, doctor
 
 
 def hold(patient_email: str = "patient@example.com", clinic_slug: str = "sukhumvit-spine",
-         *, confirm: bool = False) -> Booking:
-    """Place a hold (and optionally confirm it) on the first free video slot; commits."""
-    ctype = ctype_for(clinic_slug)
+         *, confirm: bool = False, mode: str = "video") -> Booking:
+    """Place a hold (and optionally confirm it) on the first free slot; commits."""
+    ctype = ctype_for(clinic_slug, mode)
     slot = first_free(ctype)
     patient = user(patient_email)
     booking = services.place_hold(patient, patient=patient, ctype=ctype,

@@ -41,13 +41,7 @@ def test_ics_has_the_utc_instant_and_a_uid_that_survives_a_reschedule(as_role, a
 
 def test_in_person_ics_carries_the_clinic_address_and_others_get_404(as_role, app):
     with app.app_context():
-        ctype = ctype_for("sukhumvit-spine", "in_person")
-        slot = first_free(ctype)
-        patient = user("patient@example.com")
-        booking = services.place_hold(patient, patient=patient, ctype=ctype,
-                                      doctor_id=slot.doctor_id, start=slot.start)
-        db.session.commit()
-        booking_id = booking.id
+        booking_id = hold(mode="in_person").id
     event = _event(as_role("patient"), booking_id)
     assert "Sukhumvit Soi 11" in str(event["location"])
     assert str(event["status"]) == "TENTATIVE"
