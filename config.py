@@ -86,6 +86,9 @@ class Config:
     OUTBOX_BATCH = int(os.environ.get("OUTBOX_BATCH", "50"))
     #: One sweep claims at most this many; a full sweep queues the next one behind its batches.
     OUTBOX_SWEEP_LIMIT = int(os.environ.get("OUTBOX_SWEEP_LIMIT", "500"))
+    #: Claimed but not yet sent messages are capped at this many (a sweep claims only up to
+    #: it), so a large backlog never waits in the queue long enough for its lease to lapse.
+    OUTBOX_MAX_IN_FLIGHT = int(os.environ.get("OUTBOX_MAX_IN_FLIGHT", "2000"))
 
     # Scheduling: how long a hold keeps a slot while the deposit is paid.
     HOLD_MINUTES = int(os.environ.get("HOLD_MINUTES", "30"))

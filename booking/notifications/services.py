@@ -14,11 +14,12 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.accounts.models import User
+from booking.core.locks import sqlite_write_lock
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
@@ -107,11 +108,15 @@ def _schedule_reminders(booking: Booking, now: datetime) -> None:
 
 
 def _cancel_pending_reminders(booking: Booking) -> None:
+    """Cancel the reminders not sent yet, claimed ones included: on PostgreSQL this waits for
+    a reminder being sent right now (its row is locked) and then leaves it as sent."""
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.booking_id == booking.id, OutboxMessage.kind == "reminder",
-               OutboxMessage.status == PENDING)
-        .values(status=CANCELLED))
+        .where(OutboxMessage.booking_id == booking.id,
+               OutboxMessage.kind.in_(("reminder", "video_link")),
+               OutboxMessage.status.in_((PENDING, SENDING)))
+        .values(status=CANCELLED)
+        .execution_options(synchronize_session=False))
 
 
 @lifecycle.booking_changed.connect
@@ -163,23 +168,55 @@ def batch_size() -> int:
     return int(current_app.config.get("OUTBOX_BATCH", 50))
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS",
+                                                    LEASE.total_seconds()))
+
+
+def claim_room(now: datetime) -> int:
+    """How many rows a sweep may claim now: claims waiting in the queue are capped (by
+    OUTBOX_MAX_IN_FLIGHT), so a backlog is claimed as fast as it is sent, and no claim waits
+    so long in the queue that its lease runs out."""
+    in_flight = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == SENDING, OutboxMessage.claimed_at >= now - _lease()))
+    cap = int(current_app.config.get("OUTBOX_MAX_IN_FLIGHT", 4 * sweep_limit()))
+    return max(0, min(sweep_limit(), cap - in_flight))
+
+
+def any_due(now: datetime) -> bool:
+    return db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.status == PENDING, OutboxMessage.due_at <= now).limit(1)) is not None
+
+
 def claim_due(now: datetime, limit: int | None = None) -> list[int]:
-    """Take up to `limit` due messages (and lapsed claims) for sending, and commit the claim."""
-    limit = limit or sweep_limit()
-    lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS",
-                                                     LEASE.total_seconds()))
+    """Take up to `limit` due messages (and lapsed claims) for sending, and commit the claim.
+
+    A lapsed claim (its worker died) is taken again, unless it has used every attempt: then
+    it fails and the clinic is told, so a message that kills its worker cannot loop."""
+    limit = sweep_limit() if limit is None else limit
+    if limit <= 0:
+        return []
+    sqlite_write_lock()  # SQLite has no FOR UPDATE: two sweeps must not claim the same rows
     rows = db.session.scalars(
         select(OutboxMessage).where(or_(
             and_(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now),
-            and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - lease),
+            and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - _lease()),
         )).order_by(OutboxMessage.due_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
+    claimed = []
     for row in rows:
+        if row.status == SENDING and row.attempts >= MAX_ATTEMPTS:
+            row.status = FAILED
+            row.last_error = (row.last_error or "the worker stopped before it finished sending")
+            _alert_clinic(row)
+            continue
         row.status = SENDING
         row.claimed_at = now
         row.attempts += 1
+        row.provider_message_id = None  # (SQLite: the sender stamps it when it takes the row)
+        claimed.append(row.id)
     db.session.commit()
-    return [row.id for row in rows]
+    return claimed
 
 
 def render(message: OutboxMessage, booking: Booking | None = None) -> EmailMultiAlternatives:
@@ -252,9 +289,21 @@ def send_batch(ids: list[int]) -> list[str]:
                                       .options(selectinload(OutboxMessage.recipient))).all()
         bookings = _load_bookings([m.booking_id for m in messages if m.booking_id])
         db.session.commit()  # nothing is held between two messages
-        return [_send_one(message_id_, bookings) for message_id_ in ids]
+        return [_send_one_safely(message_id_, bookings) for message_id_ in ids]
     finally:
         session.expire_on_commit = keep
+
+
+def _send_one_safely(message_id_: int, bookings: dict[int, Booking]) -> str:
+    """One row's trouble (a lost database connection, say) must not strand the rest of the
+    batch: it is logged, and that row is claimed again when its lease lapses."""
+    try:
+        return _send_one(message_id_, bookings)
+    except Exception:
+        log.exception("message %s: unexpected error while sending; it will be retried",
+                      message_id_)
+        db.session.rollback()
+        return "error"
 
 
 def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
@@ -267,22 +316,23 @@ def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
         .where(OutboxMessage.id == message_id_)
         .with_for_update(of=OutboxMessage)).first()
     message = db.session.get(OutboxMessage, message_id_)
-    if found is None or found.status != SENDING or message is None:
-        db.session.rollback()
-        return "skipped"  # already sent, cancelled, or never claimed
+    if (found is None or found.status != SENDING or message is None
+            or not _taken_on_sqlite(message)):
+        db.session.commit()  # (a rollback would also expire the batch's preloaded rows)
+        return "skipped"  # already sent, cancelled, never claimed, or taken by another task
     set_committed_value(message, "attempts", found.attempts)
     booking = bookings.get(message.booking_id) if message.booking_id else None
     if booking is not None and booking.updated_at != found.updated_at:
         db.session.refresh(booking)  # it changed since the batch was read
     if message.booking_id is not None and booking is None:
         booking = _load_bookings([message.booking_id]).get(message.booking_id)
-    if message.kind == "reminder" and booking is not None and _stale_reminder(message, booking):
-        return _finish(message, status=CANCELLED)  # claimed before the booking moved or ended
+    if booking is not None and _stale(message, booking):
+        return _finish(message, status=CANCELLED, provider_message_id=None)  # moved or ended
     try:
         email = render(message, booking)
     except Exception as exc:  # a bug in a template or a missing row: retrying will not help
         log.exception("message %s could not be rendered", message.id)
-        return _finish(message, status=FAILED,
+        return _finish(message, status=FAILED, provider_message_id=None,
                        last_error=f"render: {type(exc).__name__}: {exc}"[:1000])
     try:
         _deliver(email)
@@ -292,8 +342,8 @@ def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
         if message.attempts >= MAX_ATTEMPTS:
             set_committed_value(message, "last_error", error)
             _alert_clinic(message)
-            return _finish(message, status=FAILED, last_error=error)
-        return _finish(message, status=PENDING, last_error=error,
+            return _finish(message, status=FAILED, last_error=error, provider_message_id=None)
+        return _finish(message, status=PENDING, last_error=error, provider_message_id=None,
                        due_at=utcnow() + timedelta(minutes=2 ** message.attempts))
     return _finish(message, status=SENT, sent_at=utcnow(), last_error="",
                    provider_message_id=message_id(message))
@@ -309,11 +359,30 @@ def _finish(message: OutboxMessage, **values) -> str:  # type: ignore[no-untyped
     return values["status"]
 
 
-def _stale_reminder(message: OutboxMessage, booking: Booking) -> bool:
-    """A reminder for a booking that is no longer confirmed, or for a time it no longer has."""
+def _stale(message: OutboxMessage, booking: Booking) -> bool:
+    """A reminder (or video link) for a booking that is no longer confirmed, or a reminder
+    for a time it no longer has."""
+    if message.kind not in ("reminder", "video_link"):
+        return False
     made_for = message.payload.get("starts_at")
     return booking.state != CONFIRMED or (
         made_for is not None and datetime.fromisoformat(made_for) != booking.starts_at)
+
+
+def _taken_on_sqlite(message: OutboxMessage) -> bool:
+    """SQLite has no row locks: the first task to stamp the claimed row with its Message-ID
+    sends it; a second copy of the task finds it stamped and skips. Committed before the mail
+    server is called (a new claim or a retry clears the stamp). PostgreSQL holds the row lock
+    instead."""
+    if db.session.connection().dialect.name != "sqlite":
+        return True
+    table = OutboxMessage.__table__
+    taken = db.session.execute(
+        update(table).where(table.c.id == message.id, table.c.status == SENDING,
+                            table.c.provider_message_id.is_(None))
+        .values(provider_message_id=message_id(message))).rowcount
+    db.session.commit()
+    return taken == 1
 
 
 def _connection():  # type: ignore[no-untyped-def]
@@ -376,6 +445,7 @@ def resend(message: OutboxMessage) -> None:
         message.status = PENDING
         message.attempts = 0
         message.due_at = utcnow()
+        message.provider_message_id = None
 
 
 # Messages to coordinators ------------------------------------------------------------------------

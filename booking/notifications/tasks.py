@@ -13,15 +13,17 @@ from booking.notifications import services
 def dispatch_due(self) -> int:  # type: ignore[no-untyped-def]
     """Claim every due message (committed before anything is sent) and enqueue their sends,
     a batch per task."""
-    size, limit = services.batch_size(), services.sweep_limit()
-    claimed = services.claim_due(utcnow(), limit)
+    now = utcnow()
+    size, room = services.batch_size(), services.claim_room(now)
+    claimed = services.claim_due(now, room)
     send = self.app.tasks["notifications.send_batch"]  # this task's app, not the default
     for start in range(0, len(claimed), size):
         send.delay(claimed[start:start + size])
-    if len(claimed) == limit:
-        # More are due: sweep again once the batches just queued are on their way (the beat
-        # would take a minute; a backlog of reminders should not).
-        self.app.tasks["notifications.dispatch_due"].delay()
+    if (room and len(claimed) == room) or (not room and services.any_due(now)):
+        # More are due: sweep again behind the batches just queued, or in a second when as
+        # many claims as allowed are still waiting to be sent (the beat would take a minute;
+        # a backlog of reminders should not).
+        self.apply_async(countdown=0 if room else 1)
     return len(claimed)
 
 

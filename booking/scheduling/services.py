@@ -19,6 +19,7 @@ from booking.accounts.models import User
 from booking.catalogue.models import ConsultationType, Doctor
 from booking.core import audit
 from booking.core.errors import Conflict, DomainError, NotAllowed, NotFound, Unprocessable
+from booking.core.locks import sqlite_write_lock
 from booking.core.policy import can_manage_clinic
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE, is_valid_zone
@@ -58,12 +59,7 @@ def _reference() -> str:
 def lock_schedule() -> None:
     """On SQLite, take the database write lock now so the overlap check and the insert that
     follows cannot interleave with another writer. PostgreSQL relies on its constraint."""
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    raw = connection.connection.dbapi_connection
-    if not raw.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    sqlite_write_lock()
 
 
 def _insert_active(booking: Booking) -> None:
@@ -172,10 +168,16 @@ def set_video_link(actor: User, booking: Booking, url: str) -> Booking:
     if booking.state not in (HELD, CONFIRMED):
         raise DomainError(_l("This booking is no longer active."), code="not_active")
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or len(url) > 500:
+    try:
+        parts = urlsplit(url)
+        valid = (parts.scheme == "https" and bool(parts.hostname) and len(url) <= 500
+                 and not any(c.isspace() or not c.isprintable() for c in url))
+    except ValueError:  # e.g. "https://[meet"
+        valid = False
+    if not valid:
         raise Unprocessable(_l("Enter the full meeting address, starting with https://."),
                             code="invalid_video_url")
+    url = parts.geturl()
     if url == booking.video_url:
         return booking
     before = audit.snapshot(booking, ["video_url"])

@@ -273,8 +273,8 @@ def test_a_reminder_claimed_before_a_reschedule_is_not_sent_for_the_old_time(ctx
                      doctor_id=booking.doctor_id)
     services.reschedule(user("patient@example.com"), booking, start=new.start)
     db.session.commit()
-    assert outbox.send_batch(claimed) == ["cancelled"]
-    assert db.session.get(OutboxMessage, claimed[0]).status == "cancelled"
+    assert db.session.get(OutboxMessage, claimed[0]).status == "cancelled"  # claimed or not
+    assert outbox.send_batch(claimed) == ["skipped"]
     outbox.dispatch_due()  # the "new time" email is due now; new reminders are not yet
     subjects = [str(m["Subject"]) for m in mail_sink.wait_for("patient@example.com")]
     assert subjects == [f"New time for booking {booking.reference}"]
@@ -291,7 +291,7 @@ def test_a_reminder_claimed_before_a_cancellation_is_not_sent(ctx, demo, mail_si
     claimed = outbox.claim_due(first_reminder + timedelta(seconds=1))
     services.cancel(user("patient@example.com"), booking)
     db.session.commit()
-    assert outbox.send_batch(claimed) == ["cancelled"]
+    assert outbox.send_batch(claimed) == ["skipped"]
     outbox.dispatch_due()
     subjects = [str(m["Subject"]) for m in mail_sink.wait_for("patient@example.com")]
     assert subjects == [f"Booking cancelled: {booking.reference}"]
@@ -329,3 +329,95 @@ def test_one_sweep_task_drains_a_backlog_larger_than_a_sweep(app, demo, mail_sin
             assert {status for _, status, _ in rows(booking_id)} == {"sent"}
     finally:
         app.config.update(before)
+
+
+def test_a_reminder_made_for_another_time_than_the_booking_has_is_dropped(ctx, demo, mail_sink):
+    """The last check before sending: whatever let it through, a reminder whose time is not
+    the booking's is not sent."""
+    booking = hold()
+    _confirm(booking)
+    outbox.dispatch_due()
+    mail_sink.clear()
+    reminder = outbox.queue("reminder", booking, payload={
+        "starts_at": (booking.starts_at - timedelta(days=1)).isoformat()})
+    db.session.commit()
+    assert reminder.id in outbox.claim_due(datetime.now(UTC))
+    assert outbox.send_batch([reminder.id]) == ["cancelled"]
+    assert mail_sink.to("patient@example.com") == []
+
+
+def test_one_broken_row_does_not_strand_its_batch_and_fails_after_its_attempts(app, demo,
+                                                                               mail_sink):
+    app.config["OUTBOX_LEASE_SECONDS"] = 0
+    try:
+        with app.app_context():
+            booking = hold(confirm=True)
+            outbox.dispatch_due()
+            mail_sink.clear()
+            first = outbox.queue("hold_placed", booking)
+            broken = outbox.queue("reminder", booking, payload={"starts_at": "not a time"})
+            last = outbox.queue("hold_placed", booking)
+            db.session.commit()
+            ids = [first.id, broken.id, last.id]
+            assert outbox.claim_due(datetime.now(UTC)) == ids
+            assert outbox.send_batch(ids) == ["sent", "error", "sent"]
+            assert len(mail_sink.wait_for("patient@example.com", count=2)) == 2
+            # The broken row is claimed again when its lease lapses (0 s here), until it has
+            # used every attempt; then it fails and the clinic is alerted.
+            for _ in range(outbox.MAX_ATTEMPTS):
+                outbox.dispatch_due()
+            db.session.expire_all()
+            row = db.session.get(OutboxMessage, broken.id)
+            assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
+            alert = db.session.scalar(select(OutboxMessage).where(
+                OutboxMessage.kind == "message_failed"))
+            assert alert is not None and alert.payload["failed_kind"] == "reminder"
+    finally:
+        app.config["OUTBOX_LEASE_SECONDS"] = 600
+
+
+def test_claims_waiting_to_be_sent_are_capped(app, demo):
+    before = app.config["OUTBOX_MAX_IN_FLIGHT"]
+    app.config["OUTBOX_MAX_IN_FLIGHT"] = 3
+    try:
+        with app.app_context():
+            booking = hold()
+            for _ in range(4):
+                outbox.queue("hold_placed", booking)
+            db.session.commit()
+            now = datetime.now(UTC)
+            assert outbox.claim_room(now) == 3
+            assert len(outbox.claim_due(now, 2)) == 2  # claimed, not sent yet
+            assert outbox.claim_room(now) == 1
+            assert len(outbox.claim_due(now, outbox.claim_room(now))) == 1
+            assert outbox.claim_room(now) == 0 and outbox.claim_due(now, 0) == []
+            assert outbox.any_due(now)  # two are still waiting for room
+    finally:
+        app.config["OUTBOX_MAX_IN_FLIGHT"] = before
+
+
+def test_two_copies_of_a_batch_running_at_once_send_each_email_once(app, demo, mail_sink):
+    import threading
+
+    with app.app_context():
+        booking = hold()
+        for _ in range(19):
+            outbox.queue("hold_placed", booking)
+        db.session.commit()
+        ids = outbox.claim_due(datetime.now(UTC))
+        assert len(ids) == 20
+    results: list[list[str]] = []
+
+    def run() -> None:
+        with app.app_context():
+            results.append(outbox.send_batch(ids))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    received = mail_sink.wait_for("patient@example.com", count=20)
+    assert sorted(m["Message-ID"] for m in received) == sorted(
+        f"<outbox-{i}@spinebridge>" for i in ids)
+    assert sorted(o for r in results for o in r) == ["sent"] * 20 + ["skipped"] * 20

@@ -109,7 +109,8 @@ def test_a_bad_link_is_refused_and_what_was_typed_is_kept(as_role, app):
     with app.app_context():
         booking_id = hold(confirm=True).id
     coordinator = as_role("coordinator")
-    for typed in ("http://meet.example.org/room", "javascript:alert(1)", "meet.example.org"):
+    for typed in ("http://meet.example.org/room", "javascript:alert(1)", "meet.example.org",
+                  "https://[meet", "https://zoom us/j/1"):
         response = _set_link(coordinator, booking_id, typed)
         assert response.status_code == 422
         html = response.get_data(as_text=True)
@@ -142,3 +143,24 @@ def test_only_the_clinic_sets_a_link_and_only_for_video(app, demo):
     with app.app_context():
         assert db.session.get(Booking, booking_id).video_url is None
         assert db.session.get(Booking, in_person_id).video_url is None
+
+
+def test_a_cancelled_booking_no_longer_gives_out_its_link(app, demo, mail_sink):
+    with app.app_context():
+        booking = hold(confirm=True)
+        from booking.scheduling import services
+
+        services.set_video_link(user("coordinator@sukhumvit-spine.example.com"), booking, LINK)
+        db.session.commit()
+        outbox.dispatch_due()
+        mail_sink.clear()
+        services.cancel(user("patient@example.com"), booking)
+        db.session.commit()
+        outbox.dispatch_due()
+        statuses = {m.kind: m.status for m in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.booking_id == booking.id))}
+    [email] = mail_sink.wait_for("patient@example.com")
+    assert str(email["Subject"]).startswith("Booking cancelled")
+    assert LINK not in email.get_body(("plain",)).get_content()
+    assert LINK not in email.get_body(("html",)).get_content()
+    assert statuses["reminder"] == "cancelled"
