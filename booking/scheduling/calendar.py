@@ -27,7 +27,7 @@ def booking_calendar(booking: Booking) -> bytes:
     event.add("dtstamp", utcnow())
     event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.ends_at)
-    event.add("sequence", sum(1 for e in booking.events if e.from_state == e.to_state))
+    event.add("sequence", booking.ics_sequence)
     event.add("summary", f"{ctype.name} – {clinic.name} ({booking.reference})")
     if ctype.mode == "in_person":
         event.add("location", clinic.address)

@@ -75,6 +75,7 @@ def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Bo
     """Record a reschedule (same state, new time) in the history and the audit trail."""
     if booking.state != CONFIRMED:
         raise InvalidTransition(_l("Only a confirmed booking can be moved to another time."))
+    booking.ics_sequence += 1
     event = BookingEvent(booking=booking, actor_id=actor.id if actor else None,
                          from_state=booking.state, to_state=booking.state,
                          detail=f"{old_start.isoformat()} -> {booking.starts_at.isoformat()}")
@@ -92,6 +93,8 @@ def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Bo
 def _apply(booking: Booking, actor: User | None, from_state: str | None, to_state: str,
            *, action: str) -> Booking:
     before = _summary(booking) if from_state else None
+    if to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC, EXPIRED):
+        booking.ics_sequence += 1  # the calendar event is cancelled
     booking.state = to_state
     if to_state != HELD:
         booking.hold_expires_at = None

@@ -146,6 +146,9 @@ class Booking(TimestampMixin, db.Model):
     screening_id: Mapped[int | None] = mapped_column(ForeignKey("screening.id"))
     #: Where a video consultation takes place (set by the clinic; https only).
     video_url: Mapped[str | None] = mapped_column(String(500))
+    #: The calendar file's SEQUENCE: raised when the time, the place or the status changes,
+    #: so calendars replace their copy of the event.
+    ics_sequence: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     clinic: Mapped[Clinic] = relationship()

@@ -182,6 +182,7 @@ def set_video_link(actor: User, booking: Booking, url: str) -> Booking:
         return booking
     before = audit.snapshot(booking, ["video_url"])
     booking.video_url = url
+    booking.ics_sequence += 1  # the event's location changed
     audit.record(actor, "booking.video_link_set", booking, before=before,
                  after=audit.snapshot(booking, ["video_url"]))
     lifecycle.video_link_changed.send(booking, first=before["video_url"] is None)

@@ -57,6 +57,7 @@ def test_coordinator_sets_the_link_and_the_patient_gets_it_everywhere(as_role, a
     ics = next(p for p in email.iter_attachments() if p.get_content_type() == "text/calendar")
     event = Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
     assert str(event["LOCATION"]) == LINK
+    assert int(event["SEQUENCE"]) == 1  # the place changed: calendars replace their copy
 
     page = patient.get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert "Join the video call" in page and f'href="{LINK}"' in page

@@ -38,6 +38,12 @@ def test_ics_has_the_utc_instant_and_a_uid_that_survives_a_reschedule(as_role, a
     assert moved["uid"] == event["uid"] and int(moved["sequence"]) == 1
     assert moved.decoded("dtstart") == new_start
 
+    with app.app_context():
+        services.cancel(user("patient@example.com"), db.session.get(Booking, booking_id))
+        db.session.commit()
+    cancelled = _event(client, booking_id)
+    assert str(cancelled["status"]) == "CANCELLED" and int(cancelled["sequence"]) == 2
+
 
 def test_in_person_ics_carries_the_clinic_address_and_others_get_404(as_role, app):
     with app.app_context():
