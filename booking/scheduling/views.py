@@ -207,6 +207,7 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
     messages = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.booking_id == booking.id).order_by(OutboxMessage.due_at,
                                                          OutboxMessage.id)).all()
+    reminders = [m.due_at for m in messages if m.kind == "reminder" and m.status == "pending"]
     if current_user.is_patient:
         messages = [m for m in messages if m.status == "sent"]
     elif video_form is None:
@@ -214,7 +215,7 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
                            now=utcnow(), consents=CONSENTS, messages=messages,
                            message_kinds=KINDS, documents=documents_for_booking(booking),
-                           video_form=video_form)
+                           video_form=video_form, reminders=reminders)
 
 
 @bp.post("/bookings/<int:booking_id>/consent")

@@ -68,6 +68,8 @@ def test_coordinator_sees_the_hold_in_the_week_and_confirms_it(as_role, app):
         assert db.session.get(Booking, booking_id).state == "confirmed"
     page = as_role("patient").get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert "Your consultation is confirmed" in page
+    # When the reminders will come, in the patient's own zone.
+    assert "Reminder emails (America/New York):" in page and "2 hours before" in page
 
 
 def test_other_clinic_coordinator_cannot_act_on_a_booking(app, demo):
