@@ -14,6 +14,9 @@ class Kind:
     template: str
     #: Attach the booking's calendar file.
     ics: bool = False
+    #: Sent to the clinic's coordinators, not to the patient (never shown on the patient's
+    #: booking page; a failure is not reported by yet another alert).
+    to_clinic: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -33,8 +36,15 @@ KINDS: dict[str, Kind] = {
     "reminder": Kind(_l("Reminder: your consultation %(ref)s"), "booking_reminder", ics=True),
     "video_link": Kind(_l("Video link for your consultation %(ref)s"), "video_link", ics=True),
     # Messages to the clinic's coordinators.
-    "message_failed": Kind(_l("A message about %(ref)s could not be sent"), "message_failed"),
-    "daily_digest": Kind(_l("Tomorrow at your clinic"), "daily_digest"),
+    "message_failed": Kind(_l("A message about %(ref)s could not be sent"), "message_failed",
+                           to_clinic=True),
+    "daily_digest": Kind(_l("Tomorrow at your clinic"), "daily_digest", to_clinic=True),
+    "clinic_new_hold": Kind(_l("New hold %(ref)s: confirm it when the deposit arrives"),
+                            "clinic_booking_change", to_clinic=True),
+    "clinic_patient_moved": Kind(_l("A patient moved booking %(ref)s"),
+                                 "clinic_booking_change", to_clinic=True),
+    "clinic_patient_cancelled": Kind(_l("A patient cancelled booking %(ref)s"),
+                                     "clinic_booking_change", to_clinic=True),
 }
 
 #: Reminders before a consultation; one whose moment has passed at booking is not sent.

@@ -120,21 +120,31 @@ def _cancel_pending_reminders(booking: Booking) -> None:
 
 
 @lifecycle.booking_changed.connect
-def on_booking_changed(booking: Booking, event) -> None:  # type: ignore[no-untyped-def]
-    """The booking state machine announced a change: queue what the patient should receive."""
+def on_booking_changed(booking: Booking, event,  # type: ignore[no-untyped-def]
+                       previous_start: datetime | None = None) -> None:
+    """The booking state machine announced a change: queue what the patient should receive,
+    and tell the clinic what the patient did themselves."""
     now = utcnow()
+    by_patient = event.actor_id is not None and event.actor_id == booking.patient_id
     if event.from_state is None and event.to_state == HELD:
         queue("hold_placed", booking)
+        if by_patient:
+            _tell_clinic("clinic_new_hold", booking)
     elif event.from_state == event.to_state:  # moved to another time
         _cancel_pending_reminders(booking)
         queue("booking_rescheduled", booking)
         _schedule_reminders(booking, now)
+        if by_patient:
+            _tell_clinic("clinic_patient_moved", booking,
+                         {"previous_start": previous_start.isoformat()} if previous_start else {})
     elif event.to_state == CONFIRMED:
         queue("booking_confirmed", booking)
         _schedule_reminders(booking, now)
     elif event.to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC):
         _cancel_pending_reminders(booking)
         queue("booking_cancelled", booking)
+        if by_patient:
+            _tell_clinic("clinic_patient_cancelled", booking)
     elif event.to_state == EXPIRED:
         queue("hold_expired", booking)
     elif event.to_state in (COMPLETED, NO_SHOW):
@@ -233,6 +243,9 @@ def render(message: OutboxMessage, booking: Booking | None = None) -> EmailMulti
         else:
             context.update(booking=booking, link=current_app.config["BASE_URL"].rstrip("/")
                            + f"/bookings/{booking.id}")
+            if message.payload.get("previous_start"):
+                context["previous_start"] = datetime.fromisoformat(
+                    message.payload["previous_start"])
             subject = str(kind.subject) % {"ref": booking.reference}
         text = render_template(f"emails/{kind.template}.txt", **context)
         html = render_template(f"emails/{kind.template}.html", **context)
@@ -455,14 +468,19 @@ def _coordinators(clinic_id: int) -> list[User]:
         User.role == "coordinator", User.clinic_id == clinic_id, User.active)))
 
 
+def _tell_clinic(kind: str, booking: Booking, payload: dict | None = None) -> None:
+    for coordinator in _coordinators(booking.clinic_id):
+        queue(kind, booking, recipient=coordinator, payload=payload)
+
+
 def _alert_clinic(message: OutboxMessage) -> None:
-    """Tell the clinic's coordinators that a patient message failed (never about an alert)."""
-    if message.booking_id is None or message.kind in ("message_failed", "daily_digest"):
+    """Tell the clinic's coordinators that a patient message failed (never about a message
+    to the clinic itself)."""
+    if message.booking_id is None or KINDS[message.kind].to_clinic:
         return
     booking = db.session.get(Booking, message.booking_id)
-    for coordinator in _coordinators(booking.clinic_id):
-        queue("message_failed", booking, recipient=coordinator,
-              payload={"failed_kind": message.kind, "error": message.last_error[:300]})
+    _tell_clinic("message_failed", booking,
+                 {"failed_kind": message.kind, "error": message.last_error[:300]})
 
 
 def queue_daily_digests(now: datetime | None = None) -> int:

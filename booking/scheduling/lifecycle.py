@@ -86,7 +86,7 @@ def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Bo
                  before={"starts_at": old_start.isoformat()},
                  after={"starts_at": booking.starts_at.isoformat(),
                         "doctor_id": booking.doctor_id})
-    booking_changed.send(booking, event=event)
+    booking_changed.send(booking, event=event, previous_start=old_start)
     return booking
 
 

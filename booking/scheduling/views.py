@@ -208,8 +208,9 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
         OutboxMessage.booking_id == booking.id).order_by(OutboxMessage.due_at,
                                                          OutboxMessage.id)).all()
     reminders = [m.due_at for m in messages if m.kind == "reminder" and m.status == "pending"]
-    if current_user.is_patient:
-        messages = [m for m in messages if m.status == "sent"]
+    if current_user.is_patient:  # what was sent to them, not the clinic's own messages
+        messages = [m for m in messages
+                    if m.status == "sent" and m.recipient_id == current_user.id]
     elif video_form is None:
         video_form = VideoLinkForm(url=booking.video_url)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,

@@ -18,8 +18,11 @@ from tests.scheduling.helpers import ctype_for, first_free, hold, user
 
 
 def rows(booking_id: int) -> list[tuple[str, str, datetime]]:
+    """The patient's messages about a booking (not the clinic's own alerts)."""
     return [(m.kind, m.status, m.due_at) for m in db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.booking_id == booking_id)
+        select(OutboxMessage).join(Booking, Booking.id == OutboxMessage.booking_id)
+        .where(OutboxMessage.booking_id == booking_id,
+               OutboxMessage.recipient_id == Booking.patient_id)
         .order_by(OutboxMessage.due_at, OutboxMessage.id))]
 
 
@@ -93,7 +96,8 @@ def test_due_messages_are_sent_over_smtp_with_a_calendar_file(ctx, demo, mail_si
     booking = hold()
     _confirm(booking)
     counts = outbox.dispatch_due()
-    assert counts == {"sent": 2}  # hold placed + confirmed; reminders are not due yet
+    # Hold placed + confirmed, and the clinic's "new hold" alert; reminders are not due yet.
+    assert counts == {"sent": 3}
     messages = mail_sink.wait_for("patient@example.com", count=2)
     confirmed = next(m for m in messages if "Booking confirmed" in m["Subject"])
     assert confirmed["Message-ID"].startswith("<outbox-")
@@ -148,7 +152,9 @@ def test_coordinator_sees_the_timeline_and_the_patient_sees_sent_messages(as_rol
 
 def test_the_same_send_delivered_twice_sends_one_email(ctx, demo, mail_sink):
     booking = hold()
-    [message_id] = outbox.claim_due(datetime.now(UTC))
+    assert len(outbox.claim_due(datetime.now(UTC))) == 2  # the patient's and the clinic's
+    message_id = db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.kind == "hold_placed"))
     assert outbox.send(message_id) == "sent"
     assert outbox.send(message_id) == "skipped"  # a redelivered task
     assert len(mail_sink.wait_for("patient@example.com")) == 1
@@ -159,9 +165,9 @@ def test_a_claim_left_by_a_dead_worker_is_sent_once_after_the_lease(ctx, demo, m
     hold()
     now = datetime.now(UTC)
     claimed = outbox.claim_due(now)  # the worker died before sending
-    assert len(claimed) == 1
+    assert len(claimed) == 2  # the patient's message and the clinic's alert
     assert outbox.dispatch_due(now + timedelta(minutes=1)) == {}  # still leased
-    assert outbox.dispatch_due(now + outbox.LEASE + timedelta(minutes=1)) == {"sent": 1}
+    assert outbox.dispatch_due(now + outbox.LEASE + timedelta(minutes=1)) == {"sent": 2}
     assert len(mail_sink.wait_for("patient@example.com")) == 1
 
 
@@ -196,7 +202,8 @@ def test_broker_down_at_booking_time_the_message_waits_in_the_outbox(app, demo, 
         booking_id = db.session.scalar(select(Booking.id))
         assert rows(booking_id)[0][:2] == ("hold_placed", "pending")
         assert mail_sink.to("patient@example.com") == []
-        assert outbox.dispatch_due() == {"sent": 1}  # the broker is back: the sweep runs
+        # The broker is back: the sweep sends the patient's email and the clinic's alert.
+        assert outbox.dispatch_due() == {"sent": 2}
     assert len(mail_sink.wait_for("patient@example.com")) == 1
 
 
@@ -250,7 +257,8 @@ def test_daily_digest_lists_tomorrows_consultations_once(app, demo, mail_sink):
         assert outbox.queue_daily_digests(now=evening) == 0  # not twice
         db.session.commit()
         outbox.dispatch_due(now=evening)
-    [digest] = mail_sink.wait_for("coordinator@sukhumvit-spine.example.com")
+    [digest] = [m for m in mail_sink.wait_for("coordinator@sukhumvit-spine.example.com", 2)
+                if m["Subject"] == "Tomorrow at your clinic"]
     body = digest.get_body(preferencelist=("plain",)).get_content()
     assert "Tomorrow at your clinic" == digest["Subject"]
     assert "Jane Miller" in body and "Confirmed" in body
@@ -299,7 +307,9 @@ def test_a_reminder_claimed_before_a_cancellation_is_not_sent(ctx, demo, mail_si
 
 def test_a_batch_sends_each_message_once_even_when_listed_twice(ctx, demo, mail_sink):
     booking = hold()
-    for _ in range(3):
+    outbox.dispatch_due()
+    mail_sink.clear()
+    for _ in range(4):
         outbox.queue("hold_placed", booking)
     db.session.commit()
     claimed = outbox.claim_due(datetime.now(UTC))
@@ -401,7 +411,9 @@ def test_two_copies_of_a_batch_running_at_once_send_each_email_once(app, demo, m
 
     with app.app_context():
         booking = hold()
-        for _ in range(19):
+        outbox.dispatch_due()
+        mail_sink.clear()
+        for _ in range(20):
             outbox.queue("hold_placed", booking)
         db.session.commit()
         ids = outbox.claim_due(datetime.now(UTC))
