@@ -305,15 +305,21 @@ def test_a_reminder_claimed_before_a_cancellation_is_not_sent(ctx, demo, mail_si
     assert subjects == [f"Booking cancelled: {booking.reference}"]
 
 
-def test_a_batch_sends_each_message_once_even_when_listed_twice(ctx, demo, mail_sink):
+def _claimed_messages(count: int, mail_sink) -> tuple[Booking, list[int]]:  # noqa: ANN001
+    """A held booking whose own emails are out of the way, and `count` more claimed for it."""
     booking = hold()
     outbox.dispatch_due()
     mail_sink.clear()
-    for _ in range(4):
+    for _ in range(count):
         outbox.queue("hold_placed", booking)
     db.session.commit()
     claimed = outbox.claim_due(datetime.now(UTC))
-    assert len(claimed) == 4
+    assert len(claimed) == count
+    return booking, claimed
+
+
+def test_a_batch_sends_each_message_once_even_when_listed_twice(ctx, demo, mail_sink):
+    booking, claimed = _claimed_messages(4, mail_sink)
     assert outbox.send_batch(claimed + claimed[:2]) == ["sent"] * 4 + ["skipped"] * 2
     received = mail_sink.wait_for("patient@example.com", count=4)
     assert sorted(m["Message-ID"] for m in received) == sorted(
@@ -410,14 +416,7 @@ def test_two_copies_of_a_batch_running_at_once_send_each_email_once(app, demo, m
     import threading
 
     with app.app_context():
-        booking = hold()
-        outbox.dispatch_due()
-        mail_sink.clear()
-        for _ in range(20):
-            outbox.queue("hold_placed", booking)
-        db.session.commit()
-        ids = outbox.claim_due(datetime.now(UTC))
-        assert len(ids) == 20
+        _, ids = _claimed_messages(20, mail_sink)
     results: list[list[str]] = []
 
     def run() -> None:
