@@ -143,10 +143,15 @@ class ProfileForm(PhoneMixin, FlaskForm):
                            validate_choice=False)
     language = SelectField(_l("Preferred language"), validators=[DataRequired()])
     currency = SelectField(_l("Show prices also in"), validators=[DataRequired()])
+    booking_alerts = BooleanField(_l("Email me when a patient holds, moves or cancels a "
+                                     "booking at my clinic"))
 
-    def __init__(self, *args: object, contact_optional: bool = False, **kwargs: object) -> None:
+    def __init__(self, *args: object, contact_optional: bool = False,
+                 coordinator: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.contact_optional = contact_optional
+        if not coordinator:
+            del self.booking_alerts
         if contact_optional:
             self.country.validators = [Optional()]
             self.phone.validators = [Optional()]

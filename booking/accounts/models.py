@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -55,6 +55,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="THB")
     email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(default=True, nullable=False)
+    #: Coordinators: email me when a patient holds, moves or cancels a booking at my clinic.
+    booking_alerts: Mapped[bool] = mapped_column(default=True, server_default=true(),
+                                                 nullable=False)
 
     clinic: Mapped[Clinic | None] = relationship()
 

@@ -19,7 +19,8 @@ from booking.core.policy import ADMIN, COORDINATOR, PATIENT, ROLES
 from booking.core.types import utcnow
 from booking.extensions import db
 
-PROFILE_FIELDS = ["name", "country", "timezone", "language", "phone", "currency"]
+PROFILE_FIELDS = ["name", "country", "timezone", "language", "phone", "currency",
+                  "booking_alerts"]
 # Checked against when no account matches, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
@@ -139,7 +140,8 @@ def change_password(actor: User, current: str, new_password: str) -> None:
 
 
 def update_profile(actor: User, user: User, values: dict) -> User:
-    """Change name, country, zone, language, phone and display currency."""
+    """Change name, country, zone, language, phone, display currency (and, for
+    coordinators, whether they are emailed about patients' bookings)."""
     if actor.id != user.id and actor.role != ADMIN:
         raise DomainError(_l("You may only change your own profile."), code="forbidden")
     before = audit.snapshot(user, PROFILE_FIELDS)

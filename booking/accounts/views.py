@@ -178,7 +178,8 @@ def reset_password(token: str):
 @any_user_required
 def profile():
     """See and change one's own details and preferences."""
-    form = ProfileForm(obj=current_user, contact_optional=not current_user.is_patient)
+    form = ProfileForm(obj=current_user, contact_optional=not current_user.is_patient,
+                       coordinator=current_user.is_coordinator)
     password_form = ChangePasswordForm(prefix="pw")
     if form.validate_on_submit():
         values = {
@@ -186,6 +187,8 @@ def profile():
             "timezone": form.timezone.data, "language": form.language.data,
             "phone": form.phone_e164, "currency": form.currency.data,
         }
+        if current_user.is_coordinator:
+            values["booking_alerts"] = form.booking_alerts.data
         services.update_profile(current_user, current_user, values)
         db.session.commit()
         flash(_("Your details are saved."), "success")
@@ -209,7 +212,8 @@ def create_api_token():
     token = services.create_api_token(current_user, request.form.get("name", "") or "API")
     db.session.commit()
     form = ProfileForm(obj=current_user, formdata=None,
-                       contact_optional=not current_user.is_patient)
+                       contact_optional=not current_user.is_patient,
+                       coordinator=current_user.is_coordinator)
     return _profile_page(form, ChangePasswordForm(prefix="pw"), new_token=token)
 
 
@@ -231,7 +235,8 @@ def revoke_api_token(token_id: int):
 def change_password():
     """Change one's own password."""
     form = ProfileForm(obj=current_user, formdata=None,
-                       contact_optional=not current_user.is_patient)
+                       contact_optional=not current_user.is_patient,
+                       coordinator=current_user.is_coordinator)
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
         try:

@@ -469,8 +469,11 @@ def _coordinators(clinic_id: int) -> list[User]:
 
 
 def _tell_clinic(kind: str, booking: Booking, payload: dict | None = None) -> None:
+    """Queue a message to each coordinator of the booking's clinic; news of a patient's own
+    hold, move or cancellation only to those who asked for it (their profile)."""
     for coordinator in _coordinators(booking.clinic_id):
-        queue(kind, booking, recipient=coordinator, payload=payload)
+        if kind == "message_failed" or coordinator.booking_alerts:
+            queue(kind, booking, recipient=coordinator, payload=payload)
 
 
 def _alert_clinic(message: OutboxMessage) -> None:

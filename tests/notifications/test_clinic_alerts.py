@@ -86,3 +86,29 @@ def test_the_patients_booking_page_lists_only_their_own_messages(as_role, app, m
     assert "Your time is held" in patient_page and "New hold" not in patient_page
     staff_page = as_role("coordinator").get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert "New hold" in staff_page  # the clinic's timeline shows both
+
+
+def test_a_coordinator_can_turn_booking_alerts_off_on_their_profile(as_role, app, mail_sink):
+    from tests.conftest import post_form
+
+    coordinator = as_role("coordinator")
+    page = coordinator.get("/account").get_data(as_text=True)
+    assert "Email me when a patient holds, moves or cancels a booking" in page
+    assert "Email me when a patient holds" not in as_role("patient").get(
+        "/account").get_data(as_text=True)  # patients have nothing to turn off
+    saved = post_form(coordinator, "/account", {
+        "name": "Kanya Suwan", "country": "TH", "phone": "", "timezone": "Asia/Bangkok",
+        "language": "en", "currency": "THB"})  # the box left unticked
+    assert saved.status_code == 302
+    with app.app_context():
+        assert user(COORDINATOR).booking_alerts is False
+        booking = hold()
+        outbox.dispatch_due()
+        mail_sink.wait_for("patient@example.com")
+        assert db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.kind == "clinic_new_hold")) is None
+        services.cancel(user("patient@example.com"), booking)  # nor about a cancellation
+        db.session.commit()
+        outbox.dispatch_due()
+        mail_sink.wait_for("patient@example.com", count=2)
+    assert _subjects(mail_sink, COORDINATOR) == []
