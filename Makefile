@@ -47,10 +47,14 @@ run: seed
 	@echo "  Press Ctrl-C to stop web, worker, beat and the mail sink."
 	@echo ""
 	@export MAIL_BACKEND=smtp MAIL_SERVER=127.0.0.1 MAIL_PORT=$(SINK_PORT); \
-	trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SINK_PORT) -c aiosmtpd.handlers.Debugging & \
-	$(BIN)/celery -A worker.app worker --pool solo --concurrency 1 --loglevel INFO & \
-	$(BIN)/celery -A worker.app beat --loglevel INFO --schedule instance/celerybeat-schedule & \
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SINK_PORT) -c aiosmtpd.handlers.Debugging \
+		</dev/null & pids="$$!"; \
+	$(BIN)/celery -A worker.app worker --pool solo --concurrency 1 --loglevel INFO \
+		</dev/null & pids="$$pids $$!"; \
+	$(BIN)/celery -A worker.app beat --loglevel INFO --schedule instance/celerybeat-schedule \
+		</dev/null & pids="$$pids $$!"; \
+	trap 'trap - INT TERM EXIT; kill -TERM $$pids 2>/dev/null; wait; echo "  stopped"' \
+		INT TERM EXIT; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT) --no-reload
 
 test: translations
