@@ -146,6 +146,13 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     # Deposit arrived by transfer: confirm, then give the video consultation its meeting link.
     page.get_by_role("button", name="Confirm: deposit received").click()
     expect(page.get_by_test_id("state")).to_have_text("Confirmed")
+    booking_url = page.url
+    # The dashboard now flags the confirmed video consultation that has no meeting link yet.
+    page.get_by_role("link", name="My clinic").click()
+    flagged = page.get_by_role("region", name=re.compile("Video consultations without a link"))
+    expect(flagged).to_contain_text("Alex Rivera")
+    page.screenshot(path=shot("coordinator-dashboard-laptop.png"), full_page=True)
+    page.goto(booking_url)
     page.get_by_label("Video call link").fill("meet.example.org/room-1")  # no https://
     page.get_by_role("button", name="Save link").click()
     expect(page.get_by_text("starting with https://")).to_be_visible()
