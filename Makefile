@@ -53,8 +53,8 @@ run: seed
 		</dev/null & pids="$$pids $$!"; \
 	$(BIN)/celery -A worker.app beat --loglevel INFO --schedule instance/celerybeat-schedule \
 		</dev/null & pids="$$pids $$!"; \
-	trap 'trap - INT TERM EXIT; kill -TERM $$pids 2>/dev/null; wait; echo "  stopped"' \
-		INT TERM EXIT; \
+	trap 'trap - INT TERM HUP EXIT; kill -TERM $$pids 2>/dev/null; wait; echo "  stopped"' \
+		INT TERM HUP EXIT; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT) --no-reload
 
 test: translations

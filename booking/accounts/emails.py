@@ -17,8 +17,15 @@ def _absolute(endpoint: str, **values: object) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def context_for(kind: str, user: User) -> dict:
+#: Shown instead of a signed link when staff preview an email: a preview must not hand out a
+#: working verification, reset or invitation link.
+PREVIEW_LINK = "https://spinebridge.invalid/link-made-when-sent"
+
+
+def context_for(kind: str, user: User, *, preview: bool = False) -> dict:
     """What an account email's template needs, built when it is sent."""
+    if preview and kind in ("verify_email", "reset_password", "staff_invite"):
+        return {"link": PREVIEW_LINK}
     if kind == "verify_email":
         return {"link": _absolute("accounts.verify_email", token=make_verify_token(user))}
     if kind == "reset_password":

@@ -326,7 +326,7 @@ def outbox():
 def outbox_message(message_id: int):
     """One message as it is (or would be) sent: subject, text and HTML."""
     message = _get_or_404(OutboxMessage, message_id)
-    email = notifications.render(message)
+    email = notifications.render(message, preview=True)
     html = next((body for body, mime in email.alternatives if mime == "text/html"), "")
     return render_template("admin/outbox_message.html", message=message, email=email, html=html)
 

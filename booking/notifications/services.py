@@ -229,16 +229,18 @@ def claim_due(now: datetime, limit: int | None = None) -> list[int]:
     return claimed
 
 
-def render(message: OutboxMessage, booking: Booking | None = None) -> EmailMultiAlternatives:
+def render(message: OutboxMessage, booking: Booking | None = None, *,
+           preview: bool = False) -> EmailMultiAlternatives:
     """The email for a message, in the recipient's language, with times in their zone and in
-    Bangkok, and the calendar file when the kind has one (`booking`: already loaded)."""
+    Bangkok, and the calendar file when the kind has one (`booking`: already loaded).
+    `preview`: for staff reading it on screen; signed links are left out."""
     kind = KINDS[message.kind]
     if booking is None and message.booking_id is not None:
         booking = _load_bookings([message.booking_id]).get(message.booking_id)
     with force_locale(message.language):
         context = {"user": message.recipient, "message": message}
         if booking is None:
-            context.update(_context_without_booking(message))
+            context.update(_context_without_booking(message, preview))
             subject = str(kind.subject)
         else:
             context.update(booking=booking, link=current_app.config["BASE_URL"].rstrip("/")
@@ -271,13 +273,13 @@ def _load_bookings(booking_ids) -> dict[int, Booking]:  # type: ignore[no-untype
     return {booking.id: booking for booking in found}
 
 
-def _context_without_booking(message: OutboxMessage) -> dict:
+def _context_without_booking(message: OutboxMessage, preview: bool) -> dict:
     if message.kind == "daily_digest":
         return digest_context(message)
     # Imported here: the account emails module queues through this one.
     from booking.accounts.emails import context_for
 
-    return context_for(message.kind, message.recipient)
+    return context_for(message.kind, message.recipient, preview=preview)
 
 
 def message_id(message: OutboxMessage) -> str:
@@ -373,8 +375,17 @@ def _finish(message: OutboxMessage, **values) -> str:  # type: ignore[no-untyped
 
 
 def _stale(message: OutboxMessage, booking: Booking) -> bool:
-    """A reminder (or video link) for a booking that is no longer confirmed, or a reminder
-    for a time it no longer has."""
+    """A message that should no longer go: a reminder (or video link) for a booking that is
+    no longer confirmed, or for a time it no longer has; a message to a coordinator who has
+    since left the clinic, been suspended or turned booking alerts off; news of a hold that
+    has already ended."""
+    if KINDS[message.kind].to_clinic:
+        staff = message.recipient
+        if not (staff.active and staff.is_coordinator and staff.clinic_id == booking.clinic_id):
+            return True
+        if message.kind.startswith("clinic_") and not staff.booking_alerts:
+            return True
+        return message.kind == "clinic_new_hold" and booking.state != HELD
     if message.kind not in ("reminder", "video_link"):
         return False
     made_for = message.payload.get("starts_at")

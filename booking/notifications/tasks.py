@@ -19,18 +19,23 @@ def dispatch_due(self) -> int:  # type: ignore[no-untyped-def]
     send = self.app.tasks["notifications.send_batch"]  # this task's app, not the default
     for start in range(0, len(claimed), size):
         send.delay(claimed[start:start + size])
-    if (room and len(claimed) == room) or (not room and services.any_due(now)):
-        # More are due: sweep again behind the batches just queued, or in a second when as
-        # many claims as allowed are still waiting to be sent (the beat would take a minute;
-        # a backlog of reminders should not).
-        self.apply_async(countdown=0 if room else 1)
+    if len(claimed) == services.sweep_limit():
+        # A full sweep: more may be due. Sweep again behind the batches just queued (the
+        # beat would take a minute; a backlog of reminders should not). A sweep held back by
+        # the cap on claims in flight does not poll: each batch that ends asks for the next.
+        self.apply_async()
     return len(claimed)
 
 
-@shared_task(name="notifications.send_batch", acks_late=True)
-def send_batch(message_ids: list[int]) -> list[str]:
-    """Send claimed messages over one SMTP session; delivered twice, each email goes once."""
-    return services.send_batch(message_ids)
+@shared_task(name="notifications.send_batch", acks_late=True, bind=True)
+def send_batch(self, message_ids: list[int]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Send claimed messages over one SMTP session; delivered twice, each email goes once.
+    When it ends and more are due, it makes room for a new sweep."""
+    outcomes = services.send_batch(message_ids)
+    now = utcnow()
+    if services.any_due(now) and services.claim_room(now) >= services.batch_size():
+        self.app.tasks["notifications.dispatch_due"].delay()
+    return outcomes
 
 
 @shared_task(name="notifications.send_message", acks_late=True)

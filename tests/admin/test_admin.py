@@ -267,3 +267,17 @@ def test_a_staff_invitation_lasts_a_week_and_a_new_one_can_be_sent(as_role, app,
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(
             AuditEvent.action == "user.invited", AuditEvent.object_id == str(user_id)))
+
+
+def test_previewing_an_account_email_does_not_hand_out_a_working_link(as_role, app, client,
+                                                                     demo, mail_sink):
+    post_form(client, "/forgot-password", {"email": demo["patient"]})
+    with app.app_context():
+        from booking.notifications.models import OutboxMessage
+
+        message_id = db.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.kind == "reset_password"))
+    page = as_role("admin").get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "link-made-when-sent" in page and "/reset-password/" not in page
+    # The patient's own email has a real link.
+    assert first_link(mail_sink.wait_for(demo["patient"])[0], "/reset-password/")

@@ -3,7 +3,7 @@ arrives, a move, a cancellation. Staff actions do not email the staff."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -112,3 +112,53 @@ def test_a_coordinator_can_turn_booking_alerts_off_on_their_profile(as_role, app
         outbox.dispatch_due()
         mail_sink.wait_for("patient@example.com", count=2)
     assert _subjects(mail_sink, COORDINATOR) == []
+
+
+def test_a_clinic_alert_is_checked_again_when_it_is_sent(ctx, demo, mail_sink):
+    """Queued, then overtaken: the hold was confirmed already, or the coordinator has since
+    turned alerts off or moved to another clinic. Patients' details go to none of them."""
+    booking = hold()  # queues the clinic's "new hold"
+    services.confirm_by_hand(user(COORDINATOR), booking)
+    db.session.commit()
+    outbox.dispatch_due()
+    mail_sink.wait_for("patient@example.com", count=2)
+    assert _subjects(mail_sink, COORDINATOR) == []  # the hold was over before it went
+    assert db.session.scalar(select(OutboxMessage.status).where(
+        OutboxMessage.kind == "clinic_new_hold")) == "cancelled"
+
+    mail_sink.clear()
+    new = first_free(ctype_for(), after=booking.starts_at + timedelta(days=3),
+                     doctor_id=booking.doctor_id)
+    services.reschedule(user("patient@example.com"), booking, start=new.start)
+    db.session.commit()
+    coordinator = user(COORDINATOR)
+    other_clinic = user(OTHER_CLINIC).clinic_id
+    coordinator.clinic_id = other_clinic  # moved by an admin before the worker got to it
+    db.session.commit()
+    outbox.dispatch_due()
+    mail_sink.wait_for("patient@example.com")
+    assert _subjects(mail_sink, COORDINATOR) == []
+    assert db.session.scalar(select(OutboxMessage.status).where(
+        OutboxMessage.kind == "clinic_patient_moved")) == "cancelled"
+
+
+def test_ending_batches_pull_the_next_claims_when_claims_in_flight_are_capped(app, demo,
+                                                                            mail_sink):
+    keys = ("OUTBOX_SWEEP_LIMIT", "OUTBOX_BATCH", "OUTBOX_MAX_IN_FLIGHT")
+    before = {key: app.config[key] for key in keys}
+    app.config.update(OUTBOX_SWEEP_LIMIT=3, OUTBOX_BATCH=1, OUTBOX_MAX_IN_FLIGHT=2)
+    try:
+        with app.app_context():
+            booking = hold()
+            outbox.dispatch_due()
+            mail_sink.clear()
+            for _ in range(6):
+                outbox.queue("hold_placed", booking)
+            db.session.commit()
+        # One sweep may claim only 2 (the cap); each batch that ends asks for the next.
+        app.extensions["celery"].tasks["notifications.dispatch_due"].delay()
+        assert len(mail_sink.wait_for("patient@example.com", count=6)) == 6
+        with app.app_context():
+            assert not outbox.any_due(datetime.now(UTC))
+    finally:
+        app.config.update(before)
