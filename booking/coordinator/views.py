@@ -307,6 +307,21 @@ def edit_plan(doctor_id: int):
     return render_template("coordinator/plan.html", form=form, doctor=doctor), status
 
 
+def _submit(form, field, action) -> bool:  # type: ignore[no-untyped-def]
+    """Validate `form`, run `action` (a service call) and commit once. A refusal is shown
+    under `field` and rolled back, so the caller shows the page again with what was typed."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        field.errors = [*field.errors, str(exc.message)]
+        return False
+    db.session.commit()
+    return True
+
+
 def _bangkok(value: datetime) -> datetime:
     return value.replace(tzinfo=CLINIC_ZONE).astimezone(UTC)
 
@@ -316,18 +331,11 @@ def _bangkok(value: datetime) -> datetime:
 def add_exception():
     """Add leave, blocked time, extra hours or (whole clinic) a closure."""
     form = _exception_form()
-    if not form.validate_on_submit():
-        return _schedule_page(exception_form=form, status=422)
-    try:
-        services.add_exception(
+    if not _submit(form, form.starts_at, lambda: services.add_exception(
             current_user, clinic_id=current_user.clinic_id, doctor_id=form.doctor_id.data or None,
             kind=form.kind.data, starts_at=_bangkok(form.starts_at.data),
-            ends_at=_bangkok(form.ends_at.data), note=form.note.data or "")
-    except DomainError as exc:
-        db.session.rollback()
-        form.starts_at.errors.append(str(exc.message))
+            ends_at=_bangkok(form.ends_at.data), note=form.note.data or "")):
         return _schedule_page(exception_form=form, status=422)
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("coordinator.schedule"))
 
@@ -350,15 +358,9 @@ def remove_exception(exception_id: int):
 def add_holiday():
     """Add a public holiday (every clinic closes that day)."""
     form = HolidayForm(prefix="holiday")
-    if not form.validate_on_submit():
+    if not _submit(form, form.day,
+                   lambda: services.add_holiday(current_user, form.day.data, form.name.data)):
         return _schedule_page(holiday_form=form, status=422)
-    try:
-        services.add_holiday(current_user, form.day.data, form.name.data)
-    except DomainError as exc:
-        db.session.rollback()
-        form.day.errors.append(str(exc.message))
-        return _schedule_page(holiday_form=form, status=422)
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("coordinator.schedule"))
 

@@ -107,9 +107,10 @@ def _schedule_reminders(booking: Booking, now: datetime) -> None:
             queue("reminder", booking, due, payload={"starts_at": booking.starts_at.isoformat()})
 
 
-def _cancel_pending_reminders(booking: Booking) -> None:
-    """Cancel the reminders not sent yet, claimed ones included: on PostgreSQL this waits for
-    a reminder being sent right now (its row is locked) and then leaves it as sent."""
+def _cancel_unsent_reminders(booking: Booking) -> None:
+    """Cancel the reminders (and video link emails) not sent yet, claimed ones included: on
+    PostgreSQL this waits for one being sent right now (its row is locked) and then leaves it
+    as sent. After a move, the "new time" email carries the link again."""
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.booking_id == booking.id,
@@ -131,7 +132,7 @@ def on_booking_changed(booking: Booking, event,  # type: ignore[no-untyped-def]
         if by_patient:
             _tell_clinic("clinic_new_hold", booking)
     elif event.from_state == event.to_state:  # moved to another time
-        _cancel_pending_reminders(booking)
+        _cancel_unsent_reminders(booking)
         queue("booking_rescheduled", booking)
         _schedule_reminders(booking, now)
         if by_patient:
@@ -141,14 +142,14 @@ def on_booking_changed(booking: Booking, event,  # type: ignore[no-untyped-def]
         queue("booking_confirmed", booking)
         _schedule_reminders(booking, now)
     elif event.to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC):
-        _cancel_pending_reminders(booking)
+        _cancel_unsent_reminders(booking)
         queue("booking_cancelled", booking)
         if by_patient:
             _tell_clinic("clinic_patient_cancelled", booking)
     elif event.to_state == EXPIRED:
         queue("hold_expired", booking)
     elif event.to_state in (COMPLETED, NO_SHOW):
-        _cancel_pending_reminders(booking)
+        _cancel_unsent_reminders(booking)
 
 
 @lifecycle.video_link_changed.connect
@@ -450,14 +451,20 @@ def _deliver(email: EmailMultiAlternatives) -> None:
             raise
 
 
+def batches(ids: list[int]) -> list[list[int]]:
+    """Claimed ids cut into the batches one send task takes."""
+    size = batch_size()
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
 def dispatch_due(now: datetime | None = None) -> dict[str, int]:
     """Send every message that is due now (the beat task runs this every minute)."""
     counts: dict[str, int] = {}
-    size, limit = batch_size(), sweep_limit()
+    limit = sweep_limit()
     while True:
         claimed = claim_due(now or utcnow(), limit)
-        for start in range(0, len(claimed), size):
-            for outcome in send_batch(claimed[start:start + size]):
+        for batch in batches(claimed):
+            for outcome in send_batch(batch):
                 counts[outcome] = counts.get(outcome, 0) + 1
         if len(claimed) < limit:
             return counts

@@ -14,11 +14,10 @@ def dispatch_due(self) -> int:  # type: ignore[no-untyped-def]
     """Claim every due message (committed before anything is sent) and enqueue their sends,
     a batch per task."""
     now = utcnow()
-    size, room = services.batch_size(), services.claim_room(now)
-    claimed = services.claim_due(now, room)
+    claimed = services.claim_due(now, services.claim_room(now))
     send = self.app.tasks["notifications.send_batch"]  # this task's app, not the default
-    for start in range(0, len(claimed), size):
-        send.delay(claimed[start:start + size])
+    for batch in services.batches(claimed):
+        send.delay(batch)
     if len(claimed) == services.sweep_limit():
         # A full sweep: more may be due. Sweep again behind the batches just queued (the
         # beat would take a minute; a backlog of reminders should not). A sweep held back by
