@@ -53,6 +53,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_request_guards(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -98,7 +99,6 @@ def register_blueprints(app: Flask) -> None:
     app.after_request(kick_worker)
     from booking.accounts.views import bp as accounts_bp
     from booking.admin.views import bp as admin_bp
-    from booking.api.views import bp as api_bp
     from booking.catalogue.views import bp as catalogue_bp
     from booking.coordinator.views import bp as coordinator_bp
     from booking.core.views import bp as core_bp
@@ -108,12 +108,21 @@ def register_blueprints(app: Flask) -> None:
     from booking.screening.views import bp as screening_bp
 
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
-               records_bp, coordinator_bp, admin_bp, api_bp):
+               records_bp, coordinator_bp, admin_bp):
         app.register_blueprint(bp)
+    from booking.api import init_app as init_api
+
+    init_api(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
     from booking.core.errorpages import register
+
+    register(app)
+
+
+def register_request_guards(app: Flask) -> None:
+    from booking.core.guards import register
 
     register(app)
 

@@ -23,6 +23,8 @@ from booking.core import audit
 from booking.core.types import utcnow
 from booking.extensions import db
 from booking.scheduling.models import Holiday, WorkingInterval
+from booking.screening.questions import ODI_SECTIONS
+from booking.screening.services import latest_screening, record_screening
 
 DEMO_PASSWORD = "demo-password-123"
 
@@ -207,6 +209,18 @@ def _seed_plan(doctor: Doctor) -> None:
                                            start_time=start, end_time=end))
 
 
+def _seed_screening(patient: User) -> None:
+    """A passed pre-screening as the demo patient's baseline, so the demo (and an API client)
+    can book at once; a newly registered patient answers the questions first."""
+    if latest_screening(patient) is not None:
+        return
+    record_screening(patient, {
+        "pain_months": 24, "prior_treatments": ["physiotherapy", "medication"],
+        "prior_surgery": False, "nrs": 6,
+        "odi_answers": {key: 2 for key, _label, _options in ODI_SECTIONS},
+        "imaging_available": True, "red_flags": []})
+
+
 def seed_holidays(year: int) -> int:
     """Add Thailand's public holidays for a year (kept if already there; editable later)."""
     known = set(db.session.scalars(select(Holiday.day)))
@@ -265,11 +279,15 @@ def seed_demo() -> list[tuple[str, str]]:
         if db.session.get(ExchangeRate, currency) is None:
             db.session.add(ExchangeRate(currency=currency, rate=Decimal(rate)))
     _user("admin@example.com", "Demo Admin", "admin", timezone="Asia/Bangkok")
-    _user("patient@example.com", "Jane Miller", "patient", country="US",
-          timezone="America/New_York", phone="+12125550123", currency="USD")
-    _user("patient2@example.com", "Oliver Brown", "patient", country="AU",
-          timezone="Australia/Sydney", phone="+61291234567", currency="AUD")
+    patients = [
+        _user("patient@example.com", "Jane Miller", "patient", country="US",
+              timezone="America/New_York", phone="+12125550123", currency="USD"),
+        _user("patient2@example.com", "Oliver Brown", "patient", country="AU",
+              timezone="Australia/Sydney", phone="+61291234567", currency="AUD"),
+    ]
     db.session.flush()
+    for patient in patients:
+        _seed_screening(patient)
     return [("admin", "admin@example.com"), *logins,
             ("patient", "patient@example.com"), ("patient", "patient2@example.com")]
 

@@ -64,11 +64,17 @@ class WeeklyPlanForm(FlaskForm):
                 for start, end in getattr(self, name).intervals]
 
 
+EXCEPTION_CHOICES = [("leave", _l("Leave (not available)")), ("block", _l("Blocked time")),
+                     ("extra", _l("Extra hours"))]
+
+
 class ExceptionForm(FlaskForm):
     doctor_id = SelectField(_l("Who"), coerce=int)
-    kind = SelectField(_l("What"), choices=[("leave", _l("Leave (not available)")),
-                                            ("block", _l("Blocked time")),
-                                            ("extra", _l("Extra hours"))])
+    kind = SelectField(_l("What"), choices=EXCEPTION_CHOICES)
+
+    @staticmethod
+    def kind_choices() -> list:
+        return EXCEPTION_CHOICES
     starts_at = DateTimeLocalField(_l("From (Bangkok time)"), validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Until (Bangkok time)"), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])

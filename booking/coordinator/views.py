@@ -11,14 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from booking.accounts import services as accounts
 from booking.accounts.models import User
 from booking.catalogue.models import ConsultationType, Doctor
 from booking.coordinator.forms import (
     WEEKDAYS,
     BookForPatientForm,
     ExceptionForm,
-    HolidayForm,
     VideoLinkForm,
     WeeklyPlanForm,
     format_intervals,
@@ -27,6 +25,7 @@ from booking.core.actions import apply
 from booking.core.audit import AuditEvent
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
+from booking.core.inputs import parse_day
 from booking.core.policy import coordinator_required
 from booking.core.templating import MODE_LABELS
 from booking.core.types import utcnow
@@ -107,10 +106,7 @@ def week():
     """Monday-to-Sunday view of the clinic's bookings and holds, in Bangkok time."""
     clinic = current_user.clinic
     today = utcnow().astimezone(CLINIC_ZONE).date()
-    try:
-        anchor = date.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        anchor = today
+    anchor = parse_day(request.args.get("start"), "start", today)
     monday = anchor - timedelta(days=anchor.weekday())
     doctor_id = id_value(request.args.get("doctor"))
     show_all = request.args.get("all") == "1"
@@ -148,10 +144,7 @@ def day():
     """One day, doctor by doctor: bookings, holds, leave and blocks, in Bangkok time."""
     clinic = current_user.clinic
     today = utcnow().astimezone(CLINIC_ZONE).date()
-    try:
-        chosen = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        chosen = today
+    chosen = parse_day(request.args.get("date"), "date", today)
     doctor_id = id_value(request.args.get("doctor"))
     rows = [b for b in _bookings(clinic.id, chosen, chosen + timedelta(days=1), doctor_id)
             if b.state in ACTIVE_STATES or request.args.get("all") == "1"]
@@ -244,8 +237,7 @@ def _clinic_doctor(doctor_id: int) -> Doctor:
     return doctor
 
 
-def _schedule_page(exception_form: ExceptionForm | None = None,
-                   holiday_form: HolidayForm | None = None, status: int = 200):
+def _schedule_page(exception_form: ExceptionForm | None = None, status: int = 200):
     clinic = current_user.clinic
     now = utcnow()
     plans: dict[int, dict[int, list]] = {d.id: {} for d in clinic.doctors}
@@ -263,7 +255,6 @@ def _schedule_page(exception_form: ExceptionForm | None = None,
     return render_template(
         "coordinator/schedule.html", clinic=clinic, plans=plans, weekdays=WEEKDAYS,
         exceptions=exceptions, holidays=holidays, exception_form=exception_form,
-        holiday_form=holiday_form or HolidayForm(prefix="holiday"),
         doctor_names={d.id: d.name for d in clinic.doctors}, fmt=format_intervals,
     ), status
 
@@ -293,7 +284,7 @@ def edit_plan(doctor_id: int):
         for row in db.session.scalars(select(WorkingInterval).where(
                 WorkingInterval.doctor_id == doctor.id)):
             current.setdefault(row.weekday, []).append((row.start_time, row.end_time))
-        for index, (name, _) in enumerate(WEEKDAYS):
+        for index, (name, _label) in enumerate(WEEKDAYS):
             getattr(form, name).data = format_intervals(sorted(current.get(index, [])))
     if form.validate_on_submit():
         outside = services.set_weekly_plan(current_user, doctor, form.intervals())
@@ -331,12 +322,19 @@ def _bangkok(value: datetime) -> datetime:
 def add_exception():
     """Add leave, blocked time, extra hours or (whole clinic) a closure."""
     form = _exception_form()
-    if not _submit(form, form.starts_at, lambda: services.add_exception(
+    added = []
+    if not _submit(form, form.starts_at, lambda: added.append(services.add_exception(
             current_user, clinic_id=current_user.clinic_id, doctor_id=form.doctor_id.data or None,
             kind=form.kind.data, starts_at=_bangkok(form.starts_at.data),
-            ends_at=_bangkok(form.ends_at.data), note=form.note.data or "")):
+            ends_at=_bangkok(form.ends_at.data), note=form.note.data or ""))):
         return _schedule_page(exception_form=form, status=422)
-    flash(_("Saved."), "success")
+    affected = services.bookings_in_exception(added[0])
+    if affected:
+        return render_template("coordinator/exception_conflicts.html", exception=added[0],
+                               bookings=affected, exception_kinds=dict(
+                                   ExceptionForm.kind_choices()),
+                               doctor_names={d.id: d.name for d in current_user.clinic.doctors})
+    flash(_("Saved. No booking falls in that time."), "success")
     return redirect(url_for("coordinator.schedule"))
 
 
@@ -353,31 +351,6 @@ def remove_exception(exception_id: int):
     return redirect(url_for("coordinator.schedule"))
 
 
-@bp.post("/holidays")
-@coordinator_required
-def add_holiday():
-    """Add a public holiday (every clinic closes that day)."""
-    form = HolidayForm(prefix="holiday")
-    if not _submit(form, form.day,
-                   lambda: services.add_holiday(current_user, form.day.data, form.name.data)):
-        return _schedule_page(holiday_form=form, status=422)
-    flash(_("Saved."), "success")
-    return redirect(url_for("coordinator.schedule"))
-
-
-@bp.post("/holidays/<int:holiday_id>/delete")
-@coordinator_required
-def remove_holiday(holiday_id: int):
-    """Remove a public holiday."""
-    holiday = db.session.get(Holiday, holiday_id)
-    if holiday is None:
-        abort(404)
-    services.remove_holiday(current_user, holiday)
-    db.session.commit()
-    flash(_("Removed."), "success")
-    return redirect(url_for("coordinator.schedule"))
-
-
 # Booking on a patient's behalf (phone or chat requests) -------------------------------------
 
 @bp.route("/book", methods=["GET", "POST"])
@@ -389,22 +362,24 @@ def book_for_patient():
                                       for c in current_user.clinic.consultation_types
                                       if c.active]
     if form.validate_on_submit():
-        patient = accounts.find_user(form.email.data)
-        if patient is None or not patient.is_patient:
-            form.email.errors.append(_(
-                "No patient account uses this email. Ask the patient to register first."))
+        clinic_id = current_user.clinic_id
+        try:
+            patient = services.find_patient_for_clinic(current_user, clinic_id,
+                                                       email=form.email.data)
+        except DomainError as exc:
+            form.email.errors.append(str(exc.message))
         else:
             return redirect(url_for("coordinator.book_slot",
-                                    ctype_id=form.consultation_type.data, patient=patient.id))
+                                    ctype_id=form.consultation_type.data,
+                                    patient=services.patient_ref(patient, clinic_id)))
     status = 422 if request.method == "POST" else 200
     return render_template("coordinator/book.html", form=form), status
 
 
-def _patient_arg(value: object) -> User:
-    patient = db.session.get(User, id_value(value) or 0)
-    if patient is None or not patient.is_patient:
-        abort(404)
-    return patient
+def _patient_arg(value: str | None) -> User:
+    """The patient behind the signed reference the email search gave (never a bare id)."""
+    return services.find_patient_for_clinic(current_user, current_user.clinic_id,
+                                            ref=value or "")
 
 
 def _clinic_ctype(ctype_id: int) -> ConsultationType:
@@ -423,7 +398,8 @@ def book_slot(ctype_id: int):
     zone = request.args.get("tz")
     zone = zone if is_valid_zone(zone) else patient.timezone
     return render_slot_page(ctype, zone, page_endpoint="coordinator.book_slot",
-                            hold_endpoint="coordinator.book_hold", patient=patient)
+                            hold_endpoint="coordinator.book_hold", patient=patient,
+                            patient_ref=request.args.get("patient"))
 
 
 @bp.post("/book/<int:ctype_id>/hold")
@@ -431,8 +407,9 @@ def book_slot(ctype_id: int):
 def book_hold(ctype_id: int):
     """Hold the time for the patient; confirm it once the deposit has arrived."""
     ctype = _clinic_ctype(ctype_id)
-    patient = _patient_arg(request.form.get("patient"))
-    back = url_for("coordinator.book_slot", ctype_id=ctype.id, patient=patient.id)
+    ref = request.form.get("patient")
+    patient = _patient_arg(ref)
+    back = url_for("coordinator.book_slot", ctype_id=ctype.id, patient=ref)
     chosen = chosen_slot()
     if chosen is None:
         flash(_("Please choose one of the times shown."), "danger")
@@ -445,8 +422,14 @@ def book_hold(ctype_id: int):
         flash(str(exc.message), "danger")
         return redirect(back)
     db.session.commit()
-    flash(_("Held for %(name)s. Confirm it once the deposit has arrived.", name=patient.name),
-          "success")
+    missing = services.missing_for_confirmation(booking)
+    if missing:
+        flash(_("Held for %(name)s. They are emailed a link to answer the health questions and "
+                "give their consent; confirm once that is done and the deposit has arrived.",
+                name=patient.name), "success")
+    else:
+        flash(_("Held for %(name)s. Confirm it once the deposit has arrived.",
+                name=patient.name), "success")
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from booking.accounts.models import User
 from booking.core import audit
 from booking.core.errors import Conflict
+from booking.core.locks import sqlite_write_lock
 from booking.extensions import db
 from booking.scheduling.cache import mark_changed
 from booking.scheduling.models import (
@@ -60,12 +61,56 @@ def start(booking: Booking, actor: User | None, state: str = HELD) -> Booking:
     return _apply(booking, actor, None, state, action="booking.created")
 
 
+def lock(booking: Booking) -> Booking:
+    """Re-read the booking under a row lock (FOR UPDATE on PostgreSQL; the database write lock
+    on SQLite, as holds take it), so a state is checked against what is committed now and two
+    concurrent requests never apply the same move twice: the second sees the first's result."""
+    transaction = db.session().get_transaction()
+    locked = db.session.info.get("locked_bookings")
+    if locked is not None and locked[0] is transaction and booking.id in locked[1]:
+        return booking  # already read under the lock in this transaction: keep its changes
+    sqlite_write_lock()
+    db.session.refresh(booking, with_for_update=True)
+    if locked is None or locked[0] is not transaction:
+        locked = (transaction, set())
+        db.session.info["locked_bookings"] = locked
+    locked[1].add(booking.id)
+    return booking
+
+
+#: What a refused move says when the booking is already where the request wanted it.
+ALREADY = {
+    CONFIRMED: _l("This booking is already confirmed."),
+    CANCELLED_BY_PATIENT: _l("This booking is already cancelled."),
+    CANCELLED_BY_CLINIC: _l("This booking is already cancelled."),
+    EXPIRED: _l("This hold has already ended."),
+    COMPLETED: _l("The outcome of this consultation is already recorded."),
+    NO_SHOW: _l("The outcome of this consultation is already recorded."),
+}
+ENDED = {
+    EXPIRED: _l("This hold has ended, so the booking cannot be changed. Choose a new time to "
+                "book again."),
+    CANCELLED_BY_PATIENT: _l("This booking was cancelled, so it cannot be changed. Choose a "
+                             "new time to book again."),
+    CANCELLED_BY_CLINIC: _l("This booking was cancelled by the clinic, so it cannot be changed. "
+                            "Choose a new time to book again."),
+    COMPLETED: _l("This consultation has taken place, so the booking cannot be changed."),
+    NO_SHOW: _l("This consultation was missed, so the booking cannot be changed."),
+    CONFIRMED: _l("This booking is confirmed: it can be moved or cancelled, not held again."),
+    HELD: _l("This booking is still waiting for its deposit."),
+}
+
+
 def move(booking: Booking, to_state: str, actor: User | None, *, reason: str = "") -> Booking:
-    """Move a booking to another state, or raise InvalidTransition."""
+    """Move a booking to another state under its row lock, or raise InvalidTransition."""
+    lock(booking)
     if to_state not in TRANSITIONS.get(booking.state, frozenset()):
-        raise InvalidTransition(
-            _l("This booking is %(state)s and cannot become %(target)s.",
-               state=booking.state.replace("_", " "), target=to_state.replace("_", " ")))
+        same = booking.state == to_state or (
+            booking.state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC)
+            and to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC)) or (
+            booking.state in (COMPLETED, NO_SHOW) and to_state in (COMPLETED, NO_SHOW))
+        raise InvalidTransition(ALREADY[booking.state] if same else ENDED[booking.state],
+                                code="already_done" if same else "invalid_transition")
     if reason:
         booking.cancel_reason = reason
     return _apply(booking, actor, booking.state, to_state, action=f"booking.{to_state}")

@@ -117,6 +117,14 @@ class Booking(TimestampMixin, db.Model):
             using="gist",
             where=text(_ACTIVE_SQL),
         ),
+        # And a patient's own active bookings never overlap (two clinics, one evening).
+        ExcludeConstraint(
+            ("patient_id", "="),
+            (func.tstzrange(text("starts_at"), text("ends_at"), "[)"), "&&"),
+            name="booking_patient_no_overlap",
+            using="gist",
+            where=text(_ACTIVE_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -26,6 +26,7 @@ from booking.coordinator.forms import VideoLinkForm
 from booking.core.actions import apply
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
+from booking.core.inputs import parse_day
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.core.zones import all_zones, is_valid_zone
@@ -39,8 +40,8 @@ from booking.scheduling.availability import find_slots
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
-from booking.screening.models import REFER
-from booking.screening.questions import RED_FLAGS
+from booking.screening.models import REFER, Screening
+from booking.screening.questions import PRIOR_TREATMENTS, RED_FLAGS
 from booking.screening.services import latest_screening
 
 bp = Blueprint("scheduling", __name__)
@@ -99,7 +100,7 @@ def choose_slot(ctype_id: int):
 
 
 def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
-                     hold_endpoint: str, patient=None,
+                     hold_endpoint: str, patient=None, patient_ref: str | None = None,
                      moving: Booking | None = None):  # type: ignore[no-untyped-def]
     """A week of free slots: a patient booking, a coordinator booking for a patient, or a
     booking being moved (`moving`)."""
@@ -109,11 +110,7 @@ def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
         doctor_id = None
     tz = ZoneInfo(zone)
     today = utcnow().astimezone(tz).date()
-    try:
-        first = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        first = today
-    first = max(first, today)
+    first = max(parse_day(request.args.get("week"), "week", today), today)
     start = datetime.combine(first, time.min, tzinfo=tz).astimezone(UTC)
     end = datetime.combine(first + timedelta(days=DAYS_PER_PAGE), time.min,
                            tzinfo=tz).astimezone(UTC)
@@ -128,18 +125,18 @@ def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
     by_day: dict[date, list] = {}
     for s in slots:
         by_day.setdefault(s.start.astimezone(tz).date(), []).append(s)
-    patient_id = patient.id if patient is not None else None
 
     target = {"booking_id": moving.id} if moving else {"ctype_id": ctype.id}
 
     def page_url(**changes: object) -> str:
-        args = {**target, "tz": zone, "doctor": doctor_id, "patient": patient_id,
+        args = {**target, "tz": zone, "doctor": doctor_id, "patient": patient_ref,
                 "week": first.isoformat(), **changes}
         return url_for(page_endpoint, **{k: v for k, v in args.items() if v is not None})
 
     return render_template(
         "scheduling/slots.html", ctype=ctype, doctors=doctors, doctor_id=doctor_id,
         page_url=page_url, hold_url=url_for(hold_endpoint, **target), patient=patient,
+        patient_ref=patient_ref,
         moving=moving,
         zone=zone, zones=all_zones(), by_day=by_day, first=first,
         days=[first + timedelta(days=i) for i in range(DAYS_PER_PAGE)],
@@ -165,15 +162,14 @@ def hold_slot(ctype_id: int):
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(back)
     start, doctor_id = chosen
-    screening = latest_screening(current_user)
-    if screening is None or screening.outcome == REFER:
-        return redirect(url_for("scheduling.choose_slot", ctype_id=ctype.id))
     try:
         booking = services.place_hold(current_user, patient=current_user, ctype=ctype,
                                       doctor_id=doctor_id, start=start,
-                                      patient_timezone=zone, screening_id=screening.id)
+                                      patient_timezone=zone)
     except DomainError as exc:
         db.session.rollback()
+        if exc.code in ("screening_required", "screening_referred"):
+            return redirect(url_for("scheduling.choose_slot", ctype_id=ctype.id))
         flash(str(exc.message), "danger")
         return redirect(back)
     db.session.commit()
@@ -213,10 +209,17 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
                     if m.status == "sent" and m.recipient_id == current_user.id]
     elif video_form is None:
         video_form = VideoLinkForm(url=booking.video_url)
+    screening = None
+    if not current_user.is_patient and booking.screening_id is not None:
+        screening = db.session.get(Screening, booking.screening_id)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
                            now=utcnow(), consents=CONSENTS, messages=messages,
                            message_kinds=KINDS, documents=documents_for_booking(booking),
-                           video_form=video_form, reminders=reminders)
+                           video_form=video_form, reminders=reminders,
+                           missing=services.missing_for_confirmation(booking),
+                           missing_labels=services.MISSING_LABELS, screening=screening,
+                           treatment_labels=dict(PRIOR_TREATMENTS), flag_labels=dict(RED_FLAGS),
+                           can_move=services.can_move(booking))
 
 
 @bp.post("/bookings/<int:booking_id>/consent")
@@ -234,7 +237,7 @@ def consent(booking_id: int):
 def reschedule_choose(booking_id: int):
     """Pick a new time for a confirmed booking (the current one stays until the move)."""
     booking = services.get_booking(current_user, booking_id)
-    if booking.state != "confirmed":
+    if not services.can_move(booking):
         flash(_("Only a confirmed booking can be moved to another time."), "warning")
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
     zone = _display_zone() if current_user.is_patient else booking.patient_timezone
@@ -280,9 +283,18 @@ def booking_ics(booking_id: int):
 def cancel_booking(booking_id: int):
     """Cancel, after a confirmation step (never by a bare link)."""
     booking = services.get_booking(current_user, booking_id)
+    reason = request.form.get("reason", "")
     if request.method == "POST":
-        apply(lambda: services.cancel(current_user, booking,
-                                      reason=request.form.get("reason", "")),
-              _("Booking %(ref)s is cancelled.", ref=booking.reference))
+        try:
+            services.cancel(current_user, booking, reason=reason)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.code != "reason_too_long":  # not about what was typed
+                flash(str(exc.message), "danger")
+                return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+            return render_template("scheduling/cancel.html", booking=booking, reason=reason,
+                                   reason_error=str(exc.message)), 422
+        db.session.commit()
+        flash(_("Booking %(ref)s is cancelled.", ref=booking.reference), "success")
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
-    return render_template("scheduling/cancel.html", booking=booking)
+    return render_template("scheduling/cancel.html", booking=booking, reason=reason)

@@ -7,8 +7,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from booking.catalogue.models import Condition, ConsultationType
+from booking.core.ids import id_value
 from booking.core.policy import patient_required
 from booking.extensions import db
+from booking.scheduling.services import bookable_type
 from booking.screening import services
 from booking.screening.forms import ScreeningForm
 from booking.screening.models import REFER
@@ -22,7 +24,7 @@ bp = Blueprint("screening", __name__)
 def screen(ctype_id: int):
     """A few questions so we only book consultations that make sense for you."""
     ctype = db.session.get(ConsultationType, ctype_id)
-    if ctype is None or not ctype.active:
+    if not bookable_type(ctype):
         abort(404)
     form = ScreeningForm()
     form.condition_id.choices = [(0, "—")] + [
@@ -43,6 +45,10 @@ def screen(ctype_id: int):
             return render_template("screening/refer.html", screening=screening, ctype=ctype,
                                    flags=[label for key, label in RED_FLAGS
                                           if key in screening.red_flags])
+        booking_id = id_value(request.args.get("booking"))
+        if booking_id is not None:
+            # Answering for a time the clinic already held: back to that booking.
+            return redirect(url_for("scheduling.booking_detail", booking_id=booking_id))
         return redirect(url_for("scheduling.choose_slot", ctype_id=ctype.id))
     status = 422 if request.method == "POST" else 200
     return render_template("screening/form.html", form=form, ctype=ctype), status

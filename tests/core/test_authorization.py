@@ -86,8 +86,6 @@ ACCESS: dict[str, object] = {
     "coordinator.edit_plan": ("coordinator",),
     "coordinator.add_exception": ("coordinator",),
     "coordinator.remove_exception": ("coordinator",),
-    "coordinator.add_holiday": ("coordinator",),
-    "coordinator.remove_holiday": ("coordinator",),
     "api.openapi": PUBLIC,
     "api.clinics": PUBLIC,
     "api.consultation_types": PUBLIC,

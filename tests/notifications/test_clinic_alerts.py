@@ -117,7 +117,7 @@ def test_a_coordinator_can_turn_booking_alerts_off_on_their_profile(as_role, app
 def test_a_clinic_alert_is_checked_again_when_it_is_sent(ctx, demo, mail_sink):
     """Queued, then overtaken: the hold was confirmed already, or the coordinator has since
     turned alerts off or moved to another clinic. Patients' details go to none of them."""
-    booking = hold()  # queues the clinic's "new hold"
+    booking = hold(consented=True)  # queues the clinic's "new hold"
     services.confirm_by_hand(user(COORDINATOR), booking)
     db.session.commit()
     outbox.dispatch_due()

@@ -13,6 +13,7 @@ from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.models import OutboxMessage
 from booking.scheduling import services
+from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
 from tests.scheduling.helpers import ctype_for, first_free, hold, user
 
@@ -27,6 +28,7 @@ def rows(booking_id: int) -> list[tuple[str, str, datetime]]:
 
 
 def _confirm(booking: Booking) -> None:
+    services.give_consent(booking.patient, booking, list(CONSENTS))
     services.confirm_by_hand(user("coordinator@sukhumvit-spine.example.com"), booking)
     db.session.commit()
 

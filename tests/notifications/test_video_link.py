@@ -87,7 +87,7 @@ def test_reminders_carry_the_link(app, demo, mail_sink):
 
 def test_a_link_set_on_a_held_booking_arrives_with_the_confirmation(as_role, app, mail_sink):
     with app.app_context():
-        booking_id = hold().id
+        booking_id = hold(consented=True).id
         outbox.dispatch_due()
     mail_sink.clear()
     coordinator = as_role("coordinator")
@@ -129,7 +129,7 @@ def test_a_bad_link_is_refused_and_what_was_typed_is_kept(as_role, app):
 def test_only_the_clinic_sets_a_link_and_only_for_video(app, demo):
     with app.app_context():
         booking_id = hold(confirm=True).id
-        in_person_id = hold(mode="in_person").id
+        in_person_id = hold("patient2@example.com", mode="in_person").id
     other = app.test_client()
     login(other, demo["other_coordinator"], demo["password"])
     response = post_form(other, f"/coordinator/bookings/{booking_id}/video-link", {"url": LINK},

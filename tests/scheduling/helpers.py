@@ -12,6 +12,7 @@ from booking.core.types import utcnow
 from booking.extensions import db
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
+from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
 
 
@@ -33,13 +34,16 @@ def first_free(ctype: ConsultationType, *, after: datetime | None = None, doctor
 
 
 def hold(patient_email: str = "patient@example.com", clinic_slug: str = "sukhumvit-spine",
-         *, confirm: bool = False, mode: str = "video") -> Booking:
-    """Place a hold (and optionally confirm it) on the first free slot; commits."""
+         *, confirm: bool = False, consented: bool = False, mode: str = "video") -> Booking:
+    """Place a hold on the first free slot; with `consented` the patient also gives the
+    consents (as the review step does), with `confirm` the clinic then confirms it; commits."""
     ctype = ctype_for(clinic_slug, mode)
     slot = first_free(ctype)
     patient = user(patient_email)
     booking = services.place_hold(patient, patient=patient, ctype=ctype,
                                   doctor_id=slot.doctor_id, start=slot.start)
+    if consented or confirm:
+        services.give_consent(patient, booking, list(CONSENTS))
     if confirm:
         coordinator = db.session.scalar(select(User).where(
             User.role == "coordinator", User.clinic_id == ctype.clinic_id))

@@ -56,7 +56,7 @@ def test_cancel_needs_a_confirmation_step(as_role, app):
 
 def test_coordinator_sees_the_hold_in_the_week_and_confirms_it(as_role, app):
     with app.app_context():
-        booking = hold()
+        booking = hold(consented=True)
         booking_id, week = booking.id, booking.starts_at.date().isoformat()
     coordinator = as_role("coordinator")
     html = coordinator.get(f"/coordinator/week?start={week}").get_data(as_text=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sqlalchemy import select
 
 from booking.core.audit import AuditEvent
@@ -16,6 +18,14 @@ from tests.conftest import post_form
 from tests.scheduling.helpers import ctype_for, first_free, hold, screen
 
 ODI_KEYS = [key for key, _label, _options in ODI_SECTIONS]
+
+
+@pytest.fixture(autouse=True)
+def _not_screened_yet(app, demo):
+    """The demo patients come with a passed screening; here they have not answered yet."""
+    with app.app_context():
+        db.session.execute(Screening.__table__.delete())
+        db.session.commit()
 
 
 def answers(**changes):
