@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -165,3 +166,17 @@ def test_a_cancelled_booking_no_longer_gives_out_its_link(app, demo, mail_sink):
     assert LINK not in email.get_body(("plain",)).get_content()
     assert LINK not in email.get_body(("html",)).get_content()
     assert statuses["reminder"] == "cancelled"
+
+
+@pytest.mark.parametrize("url", [
+    "https://" + "a" * 5000 + ".example.org/room",  # a host no DNS name can be
+    "https://" + "a" * 64 + ".example.org/room",  # one label past 63 characters
+    "https://localhost/room", "https://exa_mple.org/room", "https://-bad.example.org/",
+])
+def test_a_link_whose_host_cannot_exist_is_refused(ctx, demo, url):
+    from booking.core.errors import Unprocessable
+    from booking.scheduling import services
+
+    booking = hold(confirm=True)
+    with pytest.raises(Unprocessable):
+        services.set_video_link(user("coordinator@sukhumvit-spine.example.com"), booking, url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from booking.core.types import utcnow
@@ -12,7 +13,7 @@ from booking.extensions import db
 from booking.scheduling.models import Booking
 from booking.scheduling.tasks import expire_holds
 from tests.conftest import csrf_token, post_form
-from tests.scheduling.helpers import ctype_for, first_free, hold, screen
+from tests.scheduling.helpers import ctype_for, first_free, hold, screen, user
 
 
 def test_patient_holds_a_slot_from_the_slot_page(as_role, app):
@@ -233,3 +234,108 @@ def test_outcome_is_recorded_only_once_the_consultation_has_started(as_role, app
     assert done.status_code == 302
     with app.app_context():
         assert db.session.get(Booking, booking_id).state == "completed"
+
+
+def test_a_coordinator_never_reaches_a_patient_by_id(as_role, app, demo):
+    """The slot page once showed any patient's name and email for ?patient=<id>."""
+    with app.app_context():
+        ctype_id = ctype_for().id
+        patient2 = user(demo["patient2"])
+        patient2_id = patient2.id
+        from booking.scheduling import services
+
+        other_clinic_ref = services.patient_ref(patient2, ctype_for("silom-pain-rehab").clinic_id)
+    coordinator = as_role("coordinator")
+    for value in (str(patient2_id), other_clinic_ref, "garbage"):
+        page = coordinator.get(f"/coordinator/book/{ctype_id}?patient={value}")
+        assert page.status_code == 404
+        assert "Oliver Brown" not in page.get_data(as_text=True)
+        assert demo["patient2"] not in page.get_data(as_text=True)
+    with app.app_context():
+        start = first_free(ctype_for())
+    held = post_form(coordinator, f"/coordinator/book/{ctype_id}/hold",
+                     {"start": start.start.isoformat(), "doctor": str(start.doctor_id),
+                      "patient": str(patient2_id)}, token_from="/coordinator/book")
+    assert held.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(Booking.id)) is None
+
+
+def test_a_booking_made_for_a_patient_is_confirmed_only_after_their_screening_and_consent(
+        as_role, app, demo):
+    from booking.screening.models import Screening
+
+    with app.app_context():
+        db.session.execute(Screening.__table__.delete())  # a patient who has not answered yet
+        db.session.commit()
+        ctype = ctype_for()
+        slot = first_free(ctype)
+        ctype_id = ctype.id
+    coordinator = as_role("coordinator")
+    found = post_form(coordinator, "/coordinator/book",
+                      {"email": demo["patient2"], "consultation_type": str(ctype_id)})
+    ref = found.headers["Location"].split("patient=")[1]
+    held = post_form(coordinator, f"/coordinator/book/{ctype_id}/hold",
+                     {"start": slot.start.isoformat(), "doctor": str(slot.doctor_id),
+                      "patient": ref}, token_from=found.headers["Location"])
+    booking_id = int(held.headers["Location"].rsplit("/", 1)[1])
+    staff_page = coordinator.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "It cannot be confirmed yet" in staff_page
+    assert "the health questions" in staff_page and "Informed consent" in staff_page
+    assert "Confirm: deposit received" not in staff_page
+    refused = post_form(coordinator, f"/coordinator/bookings/{booking_id}/confirm", {},
+                        token_from=f"/bookings/{booking_id}")
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).state == "held"
+    # The patient answers from their booking page and comes back to it.
+    patient = as_role("patient2")
+    page = patient.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Answer the health questions" in page
+    from tests.scheduling.test_screening import answers
+
+    screened = post_form(patient, f"/book/{ctype_id}/screening?booking={booking_id}", answers())
+    assert screened.status_code == 302
+    assert screened.headers["Location"].endswith(f"/bookings/{booking_id}")
+    consented = post_form(patient, f"/bookings/{booking_id}/consent",
+                          {"consent": ["informed", "pdpa"]}, token_from=f"/bookings/{booking_id}")
+    assert consented.status_code == 302
+    staff_page = coordinator.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "It cannot be confirmed yet" not in staff_page
+    # The clinic reads the answers as a summary, not as raw data.
+    assert "Oswestry disability" in staff_page and "60 %" in staff_page
+    confirmed = post_form(coordinator, f"/coordinator/bookings/{booking_id}/confirm", {},
+                          token_from=f"/bookings/{booking_id}")
+    assert confirmed.status_code == 302
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        assert booking.state == "confirmed" and booking.screening_id is not None
+
+
+def test_a_too_long_cancel_reason_is_refused_and_kept(as_role, app):
+    with app.app_context():
+        booking_id = hold().id
+    client = as_role("patient")
+    reason = "x" * 1001
+    refused = post_form(client, f"/bookings/{booking_id}/cancel", {"reason": reason})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "under 1000 characters" in html and reason in html
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).state == "held"
+
+
+def test_a_patient_without_a_passed_screening_cannot_hold_through_the_service(app, demo):
+    from booking.core.errors import Unprocessable
+    from booking.scheduling import services
+    from booking.screening.models import Screening
+
+    with app.app_context():
+        db.session.execute(Screening.__table__.delete())
+        db.session.commit()
+        ctype, patient = ctype_for(), user(demo["patient"])
+        slot = first_free(ctype)
+        with pytest.raises(Unprocessable) as refused:
+            services.place_hold(patient, patient=patient, ctype=ctype, doctor_id=slot.doctor_id,
+                                start=slot.start)
+        assert refused.value.code == "screening_required"
