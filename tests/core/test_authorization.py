@@ -10,6 +10,7 @@ from booking.catalogue.models import Clinic, Condition, Doctor, Treatment
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
 from booking.scheduling.models import Holiday
+from booking.scheduling.services import patient_ref
 from tests.conftest import csrf_token
 from tests.scheduling.helpers import hold
 
@@ -131,6 +132,8 @@ def _sample_args(app) -> dict[str, object]:
             "message_id": db.session.scalar(select(OutboxMessage.id).where(
                 OutboxMessage.booking_id == booking.id)),
             "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
+            # What the coordinator's email search hands on (never a bare patient id).
+            "patient_ref": patient_ref(booking.patient, clinic.id),
         }
 
 
@@ -183,26 +186,17 @@ def _requests(app):
                 values[arg] = samples[arg]
         path = rule.build(values, append_unknown=False)[1]
         if rule.endpoint == "coordinator.book_slot":
-            path += f"?patient={samples['patient_id']}"
+            path += f"?patient={samples['patient_ref']}"
         method = "GET" if "GET" in rule.methods else "POST"
-        yield rule.endpoint, method, path
+        yield rule.endpoint, method, path, samples
 
 
 @pytest.mark.parametrize("role", ["anonymous", "patient", "coordinator", "admin"])
 def test_route_access_by_role(role, as_role, app):
     client = as_role(role)
     problems = []
-    with app.app_context():
-        patient_id = str(db.session.scalar(select(User.id).where(
-            User.email == "patient@example.com")))
-    for endpoint, method, path in _requests(app):
-        if method == "POST":
-            token = csrf_token(client, "/forgot-password")
-            # "patient" matters only to the coordinator's book-for-a-patient form.
-            response = client.post(path, data={"csrf_token": token, "patient": patient_id},
-                                   headers={"X-CSRFToken": token})
-        else:
-            response = client.get(path)
+    for endpoint, method, path, samples in _requests(app):
+        response = _send(client, method, path, samples["patient_ref"])
         rule = ACCESS[endpoint]
         allowed = rule == PUBLIC or role in rule
         status = response.status_code
@@ -223,6 +217,54 @@ def test_route_access_by_role(role, as_role, app):
             problems.append(f"{method} {path} as {role}: {status}")
         if endpoint == "accounts.logout" and allowed:
             client = as_role(role)  # signed out by that request; sign in again
+    assert problems == []
+
+
+def _send(client, method: str, path: str, patient: str):
+    if method == "POST":
+        token = csrf_token(client, "/forgot-password")
+        # "patient" matters only to the coordinator's book-for-a-patient form.
+        return client.post(path, data={"csrf_token": token, "patient": patient},
+                           headers={"X-CSRFToken": token})
+    return client.get(path)
+
+
+#: Route arguments that name something belonging to one patient or one clinic.
+OWNED = {"booking_id", "document_id", "message_id", "exception_id", "token_id", "doctor_id",
+         "ctype_id"}
+
+
+@pytest.mark.parametrize("role", ["patient2", "other_coordinator"])
+def test_someone_elses_things_are_not_found_on_any_route(role, as_role, app, demo):
+    """Every route that names a patient's or a clinic's thing, walked as the other patient and
+    as another clinic's coordinator: 404 (or the role's usual 403), and never a trace of the
+    patient — including the coordinator's book-for-a-patient pages given the patient's raw id."""
+    client = as_role(role)
+    acting_as = "patient" if role == "patient2" else "coordinator"
+    problems = []
+    with app.app_context():
+        raw_id = str(db.session.scalar(select(User.id).where(
+            User.email == demo["patient"])))
+    for endpoint, method, path, _samples in _requests(app):
+        rule = app.url_map._rules_by_endpoint[endpoint][0]
+        names_a_thing = bool(OWNED & set(rule.arguments)) or endpoint in (
+            "coordinator.book_slot", "coordinator.book_hold")
+        if not names_a_thing or ACCESS[endpoint] == PUBLIC:
+            continue
+        if endpoint.startswith("api.") and method == "POST":
+            continue  # the API's writes are walked with JSON bodies in tests/api
+        if endpoint == "coordinator.book_slot":
+            path = path.split("?")[0] + f"?patient={raw_id}"
+        response = _send(client, method, path, raw_id)
+        allowed = acting_as in ACCESS[endpoint]
+        body = response.get_data(as_text=True)
+        expected = {404} if allowed else {403}
+        if endpoint in ("scheduling.choose_slot", "screening.screen",
+                        "scheduling.hold_slot") and allowed:
+            expected = {200, 302}  # a public consultation type: anyone may book it
+        if response.status_code not in expected or "Jane Miller" in body \
+                or demo["patient"] in body:
+            problems.append(f"{method} {path} as {role}: {response.status_code}")
     assert problems == []
 
 

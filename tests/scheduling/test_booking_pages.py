@@ -262,8 +262,10 @@ def test_a_coordinator_never_reaches_a_patient_by_id(as_role, app, demo):
 
 
 def test_a_booking_made_for_a_patient_is_confirmed_only_after_their_screening_and_consent(
-        as_role, app, demo):
+        as_role, app, demo, mail_sink):
+    from booking.notifications import services as outbox
     from booking.screening.models import Screening
+    from tests.mailsink import text_of
 
     with app.app_context():
         db.session.execute(Screening.__table__.delete())  # a patient who has not answered yet
@@ -279,6 +281,11 @@ def test_a_booking_made_for_a_patient_is_confirmed_only_after_their_screening_an
                      {"start": slot.start.isoformat(), "doctor": str(slot.doctor_id),
                       "patient": ref}, token_from=found.headers["Location"])
     booking_id = int(held.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        outbox.dispatch_due()
+    [email] = mail_sink.wait_for(demo["patient2"])
+    assert "answer the health questions" in text_of(email)
+    assert f"/bookings/{booking_id}" in text_of(email)  # the link that gets them there
     staff_page = coordinator.get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert "It cannot be confirmed yet" in staff_page
     assert "the health questions" in staff_page and "Informed consent" in staff_page
