@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from babel import Locale
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
@@ -37,9 +37,31 @@ def currency_choices() -> list[tuple[str, str]]:
     return [(c, c) for c in SUPPORTED_CURRENCIES]
 
 
+#: The longest IANA zone name we store (user_account.timezone).
+ZONE_MAX = 64
+PHONE_MAX = 40
+NAME_MAX = 200
+EMAIL_MAX = 320
+
+
+def _at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("Use at most %(max)d characters."))
+
+
 def _valid_zone(form: FlaskForm, field: SelectField) -> None:
-    if not is_valid_zone(field.data):
-        raise ValidationError(_l("Choose your time zone from the list."))
+    value = field.data or ""
+    if len(value) <= ZONE_MAX and is_valid_zone(value):
+        return
+    # Named back only in part: whatever was posted (a page of text) is not repeated. Plain
+    # gettext, not lazy: a lazy string counts as safe HTML, and this one holds posted text.
+    shown = value[:32] + ("…" if len(value) > 32 else "")
+    raise ValidationError(gettext("“%(zone)s” is not a time zone we know. Choose your time "
+                                  "zone from the list.", zone=shown))
+
+
+def _valid_country(form: FlaskForm, field: SelectField) -> None:
+    if field.data not in {code for code, _label in field.choices if code}:
+        raise ValidationError(_l("Choose your country from the list."))
 
 
 class PhoneMixin:
@@ -52,6 +74,9 @@ class PhoneMixin:
 
     def validate_phone(self, field: TelField) -> None:
         raw = (field.data or "").strip()
+        if len(raw) > PHONE_MAX:
+            raise ValidationError(_l("A phone number has at most %(max)d characters.",
+                                     max=PHONE_MAX))
         if not raw and self.contact_optional:
             self.phone_e164 = None
             return
@@ -72,14 +97,15 @@ class PhoneMixin:
 
 
 class RegistrationForm(PhoneMixin, FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
+    name = StringField(_l("Full name"), validators=[DataRequired(), _at_most(NAME_MAX)],
                        render_kw={"autocomplete": "name"})
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)],
+    email = EmailField(_l("Email"), validators=[DataRequired(), _at_most(EMAIL_MAX), Email()],
                        render_kw={"autocomplete": "email"})
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200,
-                                           message=_l("Use at least 10 characters."))],
+        validators=[DataRequired(), Length(min=PASSWORD_MIN,
+                                           message=_l("Use at least 10 characters.")),
+                    _at_most(200)],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -87,7 +113,9 @@ class RegistrationForm(PhoneMixin, FlaskForm):
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
-    country = SelectField(_l("Country you live in"), validators=[DataRequired()])
+    country = SelectField(_l("Country you live in"),
+                          validators=[DataRequired(_l("Choose your country from the list.")),
+                                      _valid_country], validate_choice=False)
     phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"},
                      validators=[PHONE_REQUIRED])
     timezone = SelectField(_l("Your time zone"), validators=[DataRequired(), _valid_zone],
@@ -117,8 +145,9 @@ class EmailOnlyForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200,
-                                           message=_l("Use at least 10 characters."))],
+        validators=[DataRequired(), Length(min=PASSWORD_MIN,
+                                           message=_l("Use at least 10 characters.")),
+                    _at_most(200)],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -134,9 +163,11 @@ class ChangePasswordForm(ResetPasswordForm):
 
 
 class ProfileForm(PhoneMixin, FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), _at_most(NAME_MAX)])
     # Phone and country: required for patients, optional for staff (see __init__).
-    country = SelectField(_l("Country you live in"), validators=[DataRequired()])
+    country = SelectField(_l("Country you live in"),
+                          validators=[DataRequired(_l("Choose your country from the list.")),
+                                      _valid_country], validate_choice=False)
     phone = TelField(_l("Phone (with country code)"), render_kw={"autocomplete": "tel"},
                      validators=[PHONE_REQUIRED])
     timezone = SelectField(_l("Your time zone"), validators=[DataRequired(), _valid_zone],
@@ -153,7 +184,7 @@ class ProfileForm(PhoneMixin, FlaskForm):
         if not coordinator:
             del self.booking_alerts
         if contact_optional:
-            self.country.validators = [Optional()]
+            self.country.validators = [Optional(), _valid_country]
             self.phone.validators = [Optional()]
             self.country.flags.required = self.phone.flags.required = False
         self.country.choices = country_choices()

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, true
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, and_, false, true
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -58,6 +59,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     #: Coordinators: email me when a patient holds, moves or cancels a booking at my clinic.
     booking_alerts: Mapped[bool] = mapped_column(default=True, server_default=true(),
                                                  nullable=False)
+    #: Staff invited by an admin who have not chosen their password yet (they have never
+    #: signed in); cleared when they do. Until then they receive no clinic alerts.
+    invite_pending: Mapped[bool] = mapped_column(default=False, server_default=false(),
+                                                 nullable=False)
 
     clinic: Mapped[Clinic | None] = relationship()
 
@@ -81,9 +86,31 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == ADMIN
 
+    @hybrid_property
+    def receives_clinic_alerts(self) -> bool:
+        """May be emailed the clinic's alerts (patient names inside): an active coordinator who
+        has accepted their invitation. The one rule for choosing recipients and for the
+        check again at send time; usable in queries too."""
+        return self.active and self.role == COORDINATOR and not self.invite_pending
+
+    @receives_clinic_alerts.inplace.expression
+    @classmethod
+    def _receives_clinic_alerts_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.active.is_(True), cls.role == COORDINATOR,
+                    cls.invite_pending.is_(False))
+
+    #: The token of the sign-in this object was loaded for (set by booking.accounts.auth);
+    #: never stored, only its SHA-256 is (LoginSession.token_hash).
+    login_token = None  # str | None (a plain attribute, not a column)
+    #: The LoginSession row of that sign-in.
+    login_session = None  # LoginSession | None
+
     def get_id(self) -> str:
-        """Session and remember-me id; changes with the password, signing out old sessions."""
-        return f"{self.id}:{password_fingerprint(self.password_hash)}"
+        """Flask-Login's id for the session and remember-me cookies: the token of the current
+        sign-in ("alternative tokens"), so ending the sign-in on the server ends both cookies."""
+        if not self.login_token:
+            raise RuntimeError("sign in through booking.accounts.auth.sign_in")
+        return self.login_token
 
     def set_password(self, password: str) -> None:
         # Werkzeug 3 defaults to scrypt.
@@ -109,5 +136,25 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One sign-in on one device. Its token is in the session (and remember-me) cookie; only the
+    SHA-256 is stored, so a database copy signs nobody in. Deleting the row signs that device
+    out, whatever cookie it kept."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    #: Updated at most every few minutes (not on every request).
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
+    #: The browser's User-Agent at sign-in, cut to 255 characters; shown, never trusted.
+    user_agent: Mapped[str] = mapped_column(String(255), nullable=False, default="")
 
     user: Mapped[User] = relationship()

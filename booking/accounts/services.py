@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import tokens
-from booking.accounts.models import ApiToken, User
+from booking.accounts.models import ApiToken, LoginSession, User
 from booking.core import audit
 from booking.core.errors import DomainError
 from booking.core.policy import ADMIN, COORDINATOR, PATIENT, ROLES
@@ -125,17 +128,24 @@ def reset_password(token: str, new_password: str) -> User:
     # Following the link proves the address works.
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
+    accepted = user.invite_pending
+    user.invite_pending = False  # a staff invitation is accepted by choosing the password
     db.session.flush()
-    audit.record(user, "user.password_reset", user)
+    end_login_sessions(user)  # whoever knew the old password is signed out everywhere
+    audit.record(user, "user.password_reset", user,
+                 after={"invitation_accepted": True} if accepted else None)
     return user
 
 
-def change_password(actor: User, current: str, new_password: str) -> None:
-    """Change one's own password after re-entering the current one."""
+def change_password(actor: User, current: str, new_password: str, *,
+                    keep_session: LoginSession | None = None) -> None:
+    """Change one's own password after re-entering the current one; every other sign-in of
+    the actor ends (`keep_session`: the one making the change)."""
     if not actor.check_password(current):
         raise DomainError(_l("Your current password is not correct."), code="password_wrong")
     actor.set_password(new_password)
     db.session.flush()
+    end_login_sessions(actor, keep=keep_session)
     audit.record(actor, "user.password_changed", actor)
 
 
@@ -168,7 +178,10 @@ def create_staff(actor: User | None, *, email: str, name: str, role: str,
     if find_user(email) is not None:
         raise DomainError(_l("An account with this email already exists."), code="email_taken")
     user = User(email=normalise_email(email), name=name.strip(), role=role, clinic_id=clinic_id,
-                timezone="Asia/Bangkok", language=language, email_verified_at=utcnow())
+                timezone="Asia/Bangkok", language=language, email_verified_at=utcnow(),
+                # Without a password an admin invited them: nothing reaches them (clinic
+                # alerts with patient names) until they choose one from the invitation.
+                invite_pending=password is None)
     user.set_password(password or secrets.token_urlsafe(24))
     db.session.add(user)
     db.session.flush()
@@ -207,9 +220,80 @@ def set_active(actor: User, user: User, active: bool) -> User:
     if user.active != active:
         user.active = active
         db.session.flush()
+        if not active:
+            end_login_sessions(user)  # signed out on every device at once
         audit.record(actor, "user.activated" if active else "user.suspended", user,
                      before={"active": not active}, after={"active": active})
     return user
+
+
+# Sign-ins (server-side sessions) -------------------------------------------------------------
+
+#: How often a sign-in's "last seen" time is written: often enough to show, not every request.
+LAST_SEEN_EVERY = timedelta(minutes=5)
+
+
+def _session_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(user: User, *, user_agent: str = "") -> str:
+    """Record a new sign-in of `user` and return its token (for the cookie; only its SHA-256
+    is stored). The user's sign-ins past their age limit are deleted on the way."""
+    now = utcnow()
+    db.session.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        LoginSession.created_at < now - current_app.config["REMEMBER_COOKIE_DURATION"]))
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, token_hash=_session_hash(token),
+                                created_at=now, last_seen_at=now,
+                                user_agent=(user_agent or "")[:255]))
+    db.session.flush()
+    return token
+
+
+def login_session_for(token: str, *, max_age: timedelta) -> LoginSession | None:
+    """The live sign-in for a cookie's token, its user loaded in the same query; None when
+    signed out, older than `max_age`, or the account is suspended."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(
+        select(LoginSession).join(LoginSession.user).options(contains_eager(LoginSession.user))
+        .where(LoginSession.token_hash == _session_hash(token)))
+    if row is None or not row.user.active or row.created_at < utcnow() - max_age:
+        return None
+    return row
+
+
+def needs_last_seen(row: LoginSession, now: datetime) -> bool:
+    return now - row.last_seen_at >= LAST_SEEN_EVERY
+
+
+def mark_login_session_seen(session_id: int, now: datetime) -> None:
+    db.session.execute(update(LoginSession).where(LoginSession.id == session_id)
+                       .values(last_seen_at=now).execution_options(synchronize_session=False))
+
+
+def end_login_session(row: LoginSession) -> None:
+    """Sign one device out: its cookies stop working."""
+    db.session.execute(delete(LoginSession).where(LoginSession.id == row.id)
+                       .execution_options(synchronize_session=False))
+
+
+def end_login_sessions(user: User, *, keep: LoginSession | None = None) -> int:
+    """Sign `user` out everywhere (but the `keep` sign-in); returns how many ended."""
+    query = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(LoginSession.id != keep.id)
+    return db.session.execute(query.execution_options(synchronize_session=False)).rowcount
+
+
+def purge_login_sessions(max_age: timedelta, now: datetime | None = None) -> int:
+    """Delete sign-ins older than `max_age` (their cookies are refused anyway)."""
+    now = now or utcnow()
+    return db.session.execute(delete(LoginSession).where(
+        LoginSession.created_at < now - max_age)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 # API tokens ---------------------------------------------------------------------------------

@@ -10,13 +10,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from booking.accounts import emails, services
+from booking.accounts import auth, emails, services
 from booking.accounts.forms import (
     ChangePasswordForm,
     EmailOnlyForm,
@@ -32,6 +33,16 @@ from booking.core.views import safe_next
 from booking.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
+bp.after_app_request(auth.touch_login_session)
+
+#: Where the email to pre-fill the sign-in form waits (after verifying or resetting): in the
+#: signed session cookie, never in the URL, so no access log records a patient's address.
+LOGIN_EMAIL_KEY = "login_email"
+
+
+def _to_login_with(email: str):  # type: ignore[no-untyped-def]
+    session[LOGIN_EMAIL_KEY] = email
+    return redirect(url_for("accounts.login"))
 
 
 def _form_status() -> int:
@@ -89,7 +100,7 @@ def verify_email(token: str):
                                form=EmailOnlyForm()), 400
     db.session.commit()
     flash(_("Thank you, your email is confirmed. You can sign in now."), "success")
-    return redirect(url_for("accounts.login", email=user.email))
+    return _to_login_with(user.email)
 
 
 @bp.route("/verify/resend", methods=["GET", "POST"])
@@ -114,8 +125,9 @@ def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
-    if request.method == "GET" and request.args.get("email"):
-        form.email.data = request.args["email"]
+    remembered = session.pop(LOGIN_EMAIL_KEY, None)
+    if request.method == "GET" and remembered:
+        form.email.data = remembered
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
@@ -126,7 +138,7 @@ def login():
             )
             return render_template("accounts/login.html", form=form, unverified=True), 422
         else:
-            login_user(user, remember=form.remember.data)
+            auth.sign_in(user, remember=form.remember.data)
             return redirect(safe_next(home_for(user)))
         return render_template("accounts/login.html", form=form), 422
     return render_template("accounts/login.html", form=form)
@@ -135,8 +147,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out (a POST with CSRF, so a link elsewhere cannot sign you out)."""
-    logout_user()
+    """Sign out (a POST with CSRF, so a link elsewhere cannot sign you out); the sign-in ends
+    on the server, so a copy of this browser's cookies no longer works either."""
+    auth.sign_out()
     flash(_("You are signed out."), "info")
     return redirect(url_for("catalogue.home"))
 
@@ -170,7 +183,7 @@ def reset_password(token: str):
         user = services.reset_password(token, form.password.data)
         db.session.commit()
         flash(_("Your password is changed. Please sign in."), "success")
-        return redirect(url_for("accounts.login", email=user.email))
+        return _to_login_with(user.email)
     return render_template("accounts/reset_password.html", form=form), _form_status()
 
 
@@ -240,14 +253,14 @@ def change_password():
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
         try:
+            # Other sign-ins end with the old password; this one continues.
             services.change_password(current_user, password_form.current.data,
-                                     password_form.password.data)
+                                     password_form.password.data,
+                                     keep_session=current_user.login_session)
         except DomainError as exc:
             password_form.current.errors.append(str(exc.message))
         else:
             db.session.commit()
-            # Other sessions end with the old password; this one continues.
-            login_user(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
     return _profile_page(form, password_form, 422)

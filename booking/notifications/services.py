@@ -344,6 +344,10 @@ def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
         booking = _load_bookings([message.booking_id]).get(message.booking_id)
     if booking is not None and _stale(message, booking):
         return _finish(message, status=CANCELLED, provider_message_id=None)  # moved or ended
+    if booking is None and KINDS[message.kind].to_clinic and \
+            not message.recipient.receives_clinic_alerts:
+        # A digest for someone who may no longer read the clinic's patients (see _stale).
+        return _finish(message, status=CANCELLED, provider_message_id=None)
     try:
         email = render(message, booking)
     except Exception as exc:  # a bug in a template or a missing row: retrying will not help
@@ -378,11 +382,11 @@ def _finish(message: OutboxMessage, **values) -> str:  # type: ignore[no-untyped
 def _stale(message: OutboxMessage, booking: Booking) -> bool:
     """A message that should no longer go: a reminder (or video link) for a booking that is
     no longer confirmed, or for a time it no longer has; a message to a coordinator who has
-    since left the clinic, been suspended or turned booking alerts off; news of a hold that
-    has already ended."""
+    since left the clinic, been suspended or turned booking alerts off (or who has not accepted
+    their invitation: User.receives_clinic_alerts); news of a hold that has already ended."""
     if KINDS[message.kind].to_clinic:
         staff = message.recipient
-        if not (staff.active and staff.is_coordinator and staff.clinic_id == booking.clinic_id):
+        if not (staff.receives_clinic_alerts and staff.clinic_id == booking.clinic_id):
             return True
         if message.kind.startswith("clinic_") and not staff.booking_alerts:
             return True
@@ -482,8 +486,10 @@ def resend(message: OutboxMessage) -> None:
 # Messages to coordinators ------------------------------------------------------------------------
 
 def _coordinators(clinic_id: int) -> list[User]:
+    """Who receives the clinic's alerts (patient names inside): User.receives_clinic_alerts,
+    so an invited coordinator who has not accepted yet is left out."""
     return list(db.session.scalars(select(User).where(
-        User.role == "coordinator", User.clinic_id == clinic_id, User.active)))
+        User.receives_clinic_alerts, User.clinic_id == clinic_id)))
 
 
 def _tell_clinic(kind: str, booking: Booking, payload: dict | None = None) -> None:
@@ -512,8 +518,7 @@ def queue_daily_digests(now: datetime | None = None) -> int:
         OutboxMessage.kind == "daily_digest", OutboxMessage.due_at >= now - timedelta(days=2)))
     already = {m.recipient_id for m in recent if m.payload.get("day") == tomorrow}
     count = 0
-    for coordinator in db.session.scalars(select(User).where(User.role == "coordinator",
-                                                             User.active)):
+    for coordinator in db.session.scalars(select(User).where(User.receives_clinic_alerts)):
         if coordinator.id not in already:
             queue_for_user("daily_digest", coordinator, due_at=now, payload={"day": tomorrow})
             count += 1

@@ -1,11 +1,13 @@
 """Storing and reading medical documents: type checked by content, size capped, nothing partial
-kept, visible only to the patient and their clinics' coordinators, every download audited."""
+kept, visible only to the patient and the clinics that rule (can_view) allows, every download
+audited."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import secrets
+import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,12 +22,36 @@ from booking.core.errors import DomainError, NotFound
 from booking.core.policy import can_manage_clinic
 from booking.extensions import db
 from booking.records.models import MedicalDocument
-from booking.scheduling.models import Booking
+from booking.scheduling.models import COMPLETED, CONFIRMED, NO_SHOW, Booking
 
 #: Detected type -> what we accept. DICOM is what MRI scanners export.
 ALLOWED = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG",
            "application/dicom": "DICOM"}
+#: The extensions a download of each type may carry; the first is given to any other name
+#: (a PNG uploaded as "x.html" downloads as "x.png"). DICOM files from scanners often have
+#: none ("IM0001"), which is kept.
+EXTENSIONS = {"application/pdf": (".pdf",), "image/jpeg": (".jpg", ".jpeg"),
+              "image/png": (".png",), "application/dicom": (".dcm", "")}
 CHUNK = 1024 * 1024
+#: A booking's clinic reads the patient's general records (those on no booking) only once the
+#: patient has a booking there in one of these states: a hold, which a coordinator can place on
+#: the patient's behalf, opens nothing.
+SHARING_STATES = (CONFIRMED, COMPLETED, NO_SHOW)
+
+
+def download_name(filename: str | None, mime: str) -> str:
+    """The name a document is stored and downloaded under: the patient's own text (quotes,
+    any script), without folders or control characters, with the extension of its detected
+    type."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
+    name = name.strip().lstrip(".").strip()
+    stem, ext = os.path.splitext(name)
+    allowed = EXTENSIONS[mime]
+    if ext.lower() not in allowed:
+        ext = allowed[0]
+    stem = stem.strip() or "upload"
+    return stem[: 255 - len(ext)] + ext
 
 
 def storage_dir() -> Path:
@@ -75,7 +101,7 @@ def store_document(actor: User, stream: BinaryIO, filename: str,
             partial.unlink()  # nothing partial is kept
     document = MedicalDocument(
         patient_id=actor.id, booking_id=booking.id if booking else None,
-        original_name=os.path.basename(filename or "upload")[:255] or "upload",
+        original_name=download_name(filename, mime),
         content_type=mime, size_bytes=size, sha256=digest.hexdigest(), storage_key=key,
         uploaded_by_id=actor.id)
     db.session.add(document)
@@ -85,18 +111,27 @@ def store_document(actor: User, stream: BinaryIO, filename: str,
     return document
 
 
+def shares_general_records(patient_id: int, clinic_id: int) -> bool:
+    """Whether a clinic may read the patient's general records: the patient has a confirmed,
+    completed or no-show booking there (see SHARING_STATES)."""
+    return db.session.scalar(select(Booking.id).where(
+        Booking.patient_id == patient_id, Booking.clinic_id == clinic_id,
+        Booking.state.in_(SHARING_STATES)).limit(1)) is not None
+
+
 def can_view(actor: User, document: MedicalDocument) -> bool:
-    """The patient; coordinators of a clinic the patient has booked with; admins."""
+    """The patient, all of their own; a document on a booking, that booking's clinic; a general
+    record, the clinics the patient shares them with (shares_general_records); admins, all."""
     if actor.is_admin:
         return True
     if actor.is_patient:
         return document.patient_id == actor.id
+    if not actor.is_coordinator:
+        return False
     if document.booking_id is not None:
         booking = db.session.get(Booking, document.booking_id)
         return booking is not None and can_manage_clinic(actor, booking.clinic_id)
-    clinics = db.session.scalars(select(Booking.clinic_id).where(
-        Booking.patient_id == document.patient_id).distinct())
-    return any(can_manage_clinic(actor, clinic_id) for clinic_id in clinics)
+    return shares_general_records(document.patient_id, actor.clinic_id)
 
 
 def open_for(actor: User, document_id: int) -> tuple[MedicalDocument, Path]:
@@ -110,8 +145,11 @@ def open_for(actor: User, document_id: int) -> tuple[MedicalDocument, Path]:
 
 
 def documents_for_booking(booking: Booking) -> list[MedicalDocument]:
-    """What the clinic can read for this booking: its own files and the patient's general ones."""
+    """What the booking's clinic can read for it: the files on this booking, and the patient's
+    general ones when the patient shares them with the clinic (the same rule as can_view)."""
+    own = MedicalDocument.booking_id == booking.id
+    if shares_general_records(booking.patient_id, booking.clinic_id):
+        own = own | MedicalDocument.booking_id.is_(None)
     return list(db.session.scalars(select(MedicalDocument).where(
-        MedicalDocument.patient_id == booking.patient_id,
-        (MedicalDocument.booking_id == booking.id) | MedicalDocument.booking_id.is_(None),
+        MedicalDocument.patient_id == booking.patient_id, own,
     ).order_by(MedicalDocument.uploaded_at)))
