@@ -47,6 +47,8 @@ def celery_settings(redis_url: str | None, embedded_file: Path) -> dict:
             "worker-heartbeat": {"task": "core.record_heartbeat", "schedule": 60.0},
             "purge-embedded-broker": {"task": "core.purge_embedded_broker", "schedule": 3600.0},
             "expire-holds": {"task": "scheduling.expire_holds", "schedule": 60.0},
+            "purge-login-sessions": {"task": "accounts.purge_login_sessions",
+                                     "schedule": 86400.0},
             "dispatch-messages": {"task": "notifications.dispatch_due", "schedule": 60.0},
             # 18:00 in Bangkok: tomorrow's consultations for every coordinator.
             "daily-digest": {"task": "notifications.queue_daily_digests",

@@ -7,7 +7,8 @@ import importlib
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ("booking.core.tasks", "booking.scheduling.tasks", "booking.notifications.tasks")
+TASK_MODULES = ("booking.core.tasks", "booking.accounts.tasks", "booking.scheduling.tasks",
+                "booking.notifications.tasks")
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -207,3 +207,20 @@ def test_an_old_style_user_id_cookie_signs_nobody_in(app, client, demo):
         sess["_user_id"] = str(user_id)
         sess["_fresh"] = True
     assert not _signed_in(client)
+
+
+def test_the_daily_sweep_deletes_sign_ins_past_the_remember_lifetime(app, demo):
+    from booking.accounts.tasks import purge_login_sessions
+
+    old, fresh = app.test_client(), app.test_client()
+    login(old, demo["patient"], demo["password"])
+    login(fresh, demo["patient2"], demo["password"])
+    with app.app_context():
+        patient_id = db.session.scalar(select(User.id).where(User.email == demo["patient"]))
+        db.session.execute(update(LoginSession).where(LoginSession.user_id == patient_id)
+                           .values(created_at=utcnow() - app.config["REMEMBER_COOKIE_DURATION"]
+                                   - timedelta(minutes=1)))
+        db.session.commit()
+        assert purge_login_sessions.run() == 1
+        assert db.session.scalar(select(LoginSession.user_id)) != patient_id
+    assert _signed_in(fresh)
