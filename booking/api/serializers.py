@@ -1,14 +1,21 @@
-"""JSON shapes of the API. Instants are ISO 8601 in UTC, with local and Bangkok times beside."""
+"""Plain dicts for the API's answers (dumped through booking.api.schemas). Instants are ISO 8601
+in UTC, with local and Bangkok times beside."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from booking.catalogue.models import Clinic, ConsultationType
 from booking.core.zones import CLINIC_ZONE
+from booking.scheduling import services
 from booking.scheduling.availability import Slot
+from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
+from booking.screening.models import REFER, Screening
+from booking.screening.questions import RED_FLAGS
 
 
 def iso(value: datetime | None) -> str | None:
@@ -52,4 +59,32 @@ def booking(b: Booking) -> dict:
         "video_url": b.video_url if b.state == "confirmed" else None,
         "history": [{"at": iso(e.at), "from": e.from_state, "to": e.to_state,
                      "detail": e.detail} for e in b.events],
+        "required_consents": [consent_status(b, kind) for kind in CONSENTS],
+        "missing": services.missing_for_confirmation(b),
+    }
+
+
+def consent_status(b: Booking, kind: str) -> dict:
+    text, given = CONSENTS[kind], b.consent(kind)
+    return {"kind": kind, "version": text.version, "title": str(text.title),
+            "given_at": iso(given.accepted_at) if given is not None else None}
+
+
+def screening(s: Screening) -> dict:
+    refer = s.outcome == REFER
+    return {
+        "id": s.id, "created_at": iso(s.created_at), "outcome": s.outcome,
+        "odi_score": s.odi_score,
+        "red_flags": [{"key": key, "label": str(label)} for key, label in RED_FLAGS
+                      if key in s.red_flags],
+        # The same advice as the web page that refers a patient (screening/refer.html).
+        "advice": " ".join((
+            _("You told us about symptoms that need to be checked by a doctor where you live, "
+              "as soon as possible. A trip abroad for a consultation is not the right next "
+              "step."),
+            _("If you cannot control your bladder or bowels, have numbness around your genitals "
+              "or buttocks, or your legs are getting weaker, go to an emergency department "
+              "today."),
+            _("No booking was made and nothing was charged. Once a doctor has checked these "
+              "symptoms, you can answer the questions again."))) if refer else None,
     }

@@ -1,30 +1,42 @@
-"""/api/v1: clinics, consultation types, availability and bookings."""
+"""/api/v1: clinics, consultation types, availability, screenings and bookings.
+
+Each route declares its query string, body and answers with the schemas of booking.api.schemas;
+the OpenAPI document (/api/v1/openapi.json) is generated from those declarations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import abort, current_app, g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from booking.accounts.models import User
-from booking.api import serializers
-from booking.api.openapi import document
+from booking.api import schemas, serializers
+from booking.api.errors import Blueprint, invalid
 from booking.catalogue import services as catalogue
-from booking.catalogue.models import ConsultationType
-from booking.core.errors import BadRequest, DomainError, Unauthorized, Unprocessable
-from booking.core.ids import MAX_ID
+from booking.catalogue.models import Clinic, Condition, ConsultationType
+from booking.core.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from booking.core.types import utcnow
-from booking.core.zones import is_valid_zone
 from booking.extensions import csrf, db
 from booking.scheduling import cache as availability_cache
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
+from booking.scheduling.consent import CONSENTS
+from booking.screening import services as screening_services
+from booking.screening.questions import ODI_SECTIONS
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="Clinics, availability, screenings and bookings")
 csrf.exempt(bp)
+PUBLIC: list[dict] = []  # an operation's `security` when no sign-in is needed
 
 
 @bp.before_request
@@ -38,100 +50,101 @@ def _protect_session_writes() -> None:
         csrf.protect()
 
 
-def _require_user():  # type: ignore[no-untyped-def]
-    if not current_user.is_authenticated:
-        raise Unauthorized("Sign in or send a bearer token (Authorization: Bearer …).")
+def answers(*codes: int) -> Callable:
+    """Document the error statuses a route can answer, each with the error schema."""
+
+    def decorate(func: Callable) -> Callable:
+        for code in codes:
+            func = bp.alt_response(code, response=HTTPStatus(code).name)(func)
+        return func
+
+    return decorate
+
+
+def signed_in(func: Callable) -> Callable:
+    """401 before anything else (the body is not even read) without a session or token."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            raise Unauthorized(_l("Sign in or send a bearer token (Authorization: Bearer …)."))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def patient_only(func: Callable) -> Callable:
+    """Signed in as a patient, else 401/403 before the body is read."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            raise Unauthorized(_l("Sign in or send a bearer token (Authorization: Bearer …)."))
+        if not current_user.is_patient:
+            raise NotAllowed(_l("Only patients use this."))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _user() -> User:
     return current_user._get_current_object()
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("Send a JSON object with Content-Type: application/json.")
-    return body
+# Catalogue -------------------------------------------------------------------------------------
 
-
-def _int(value: object, name: str) -> int:
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        raise Unprocessable(f"'{name}' must be a whole number.") from None
-    if not 0 < number <= MAX_ID:
-        raise Unprocessable(f"'{name}' must be a positive id.")
-    return number
-
-
-def _instant(value: object, name: str) -> datetime:
-    if not isinstance(value, str):
-        raise Unprocessable(f"'{name}' must be an ISO 8601 date-time with an offset.")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Unprocessable(f"'{name}' is not an ISO 8601 date-time.") from None
-    if parsed.tzinfo is None:
-        raise Unprocessable(f"'{name}' needs a UTC offset, e.g. 2027-03-01T02:00:00Z.")
-    return parsed.astimezone(UTC)
-
-
-def _day_or_instant(value: str | None, name: str, zone: ZoneInfo, default: datetime) -> datetime:
-    if not value:
-        return default
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return _instant(value, name)
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(error: DomainError):
-    return jsonify(error={"code": error.code, "message": str(error.message)}), error.status
-
-
-@bp.get("/openapi.json")
-def openapi():
-    """The OpenAPI 3.1 description of this API."""
-    return jsonify(document())
-
-
-@bp.get("/clinics")
-def clinics():
+@bp.route("/clinics", methods=["GET"])
+@bp.doc(security=PUBLIC)
+@bp.response(200, schemas.ClinicListSchema)
+def clinics() -> dict:
     """Clinics with their doctors."""
-    return jsonify(clinics=[serializers.clinic(c) for c in catalogue.list_clinics()])
+    return {"clinics": [serializers.clinic(c) for c in catalogue.list_clinics()]}
 
 
-@bp.get("/consultation-types")
-def consultation_types():
-    """Bookable consultation types, optionally for one clinic."""
-    query = select(ConsultationType).where(ConsultationType.active).order_by(ConsultationType.id)
-    if request.args.get("clinic"):
-        query = query.where(ConsultationType.clinic_id == _int(request.args["clinic"], "clinic"))
-    return jsonify(consultation_types=[serializers.consultation_type(t)
-                                       for t in db.session.scalars(query)])
+@bp.route("/consultation-types", methods=["GET"])
+@bp.doc(security=PUBLIC)
+@bp.arguments(schemas.ConsultationTypeQuerySchema, location="query")
+@bp.response(200, schemas.ConsultationTypeListSchema)
+def consultation_types(args: dict) -> dict:
+    """Bookable consultation types (of listed clinics), optionally for one clinic."""
+    query = (select(ConsultationType).join(Clinic)
+             .where(ConsultationType.active, Clinic.active).order_by(ConsultationType.id))
+    if args.get("clinic") is not None:
+        query = query.where(ConsultationType.clinic_id == args["clinic"])
+    return {"consultation_types": [serializers.consultation_type(t)
+                                   for t in db.session.scalars(query)]}
 
 
-@bp.get("/availability")
-def availability():
+def _start_of(value: date | datetime, zone: ZoneInfo, *, end: bool = False) -> datetime:
+    """An instant as is; a day at its start in `zone` (or, for `end`, at its end)."""
+    if isinstance(value, datetime):
+        return value
+    day = datetime.combine(value, time.min, tzinfo=zone).astimezone(UTC)
+    return day + timedelta(days=1) if end else day
+
+
+@bp.route("/availability", methods=["GET"])
+@bp.doc(security=PUBLIC)
+@bp.arguments(schemas.AvailabilityQuerySchema, location="query")
+@bp.response(200, schemas.AvailabilitySchema)
+@answers(404, 422)
+def availability(args: dict):  # type: ignore[no-untyped-def]
     """Free slots for a consultation type, in the asked zone with Bangkok time beside."""
-    if not request.args.get("consultation_type"):
-        raise Unprocessable("'consultation_type' is required.")
-    ctype_id = _int(request.args["consultation_type"], "consultation_type")
-    zone_name = request.args.get("tz") or (
+    ctype_id = args["consultation_type"]
+    zone_name = args.get("tz") or (
         current_user.timezone if current_user.is_authenticated else "UTC")
-    if not is_valid_zone(zone_name):
-        raise Unprocessable(f"Unknown time zone '{zone_name}'.")
     zone = ZoneInfo(zone_name)
     now = utcnow()
-    start = _day_or_instant(request.args.get("from"), "from", zone,
-                            now.replace(second=0, microsecond=0))
-    end = _day_or_instant(request.args.get("to"), "to", zone, start + timedelta(days=14))
-    if request.args.get("to") and len(request.args["to"]) == 10:
-        end += timedelta(days=1)  # a date means "through the end of that day"
+    start = (_start_of(args["from_"], zone) if args.get("from_") is not None
+             else now.replace(second=0, microsecond=0))
+    end = (_start_of(args["to"], zone, end=True) if args.get("to") is not None
+           else start + timedelta(days=14))
     if end <= start:
-        raise Unprocessable("'to' must be after 'from'.")
-    if end - start > timedelta(days=current_app.config["AVAILABILITY_MAX_DAYS"]):
-        raise Unprocessable("Ask for at most 62 days at a time.")
-    doctors = [_int(request.args["doctor"], "doctor")] if request.args.get("doctor") else None
+        raise invalid("to", _("Must be after 'from'."))
+    max_days = current_app.config["AVAILABILITY_MAX_DAYS"]
+    if end - start > timedelta(days=max_days):
+        raise invalid("to", _("Ask for at most %(days)s days at a time.", days=max_days))
+    doctors = [args["doctor"]] if args.get("doctor") is not None else None
     # The minimum notice moves with the clock: cache per minute so a cached answer never
     # offers a slot that became too soon more than a minute ago.
     key = (f"{ctype_id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}:"
@@ -139,69 +152,155 @@ def availability():
 
     def compute() -> dict:
         ctype = db.session.get(ConsultationType, ctype_id)
-        if ctype is None or not ctype.active:
-            abort(404)  # nothing is cached for a type that does not exist
+        if not services.bookable_type(ctype):
+            abort(404)  # nothing is cached for a type that is not offered
         slots = find_slots(ctype, start=start, end=end, now=now, doctor_ids=doctors)
-        return {"slots": [serializers.slot(s, zone_name) for s in slots], "timezone": zone_name}
+        return schemas.AvailabilitySchema().dump({
+            "slots": [serializers.slot(s, zone_name) for s in slots], "timezone": zone_name})
 
     body = availability_cache.cached_json(key, compute)
     return current_app.response_class(body, mimetype="application/json")
 
 
-@bp.post("/bookings")
-def create_booking():
-    """Hold a slot (201), or 409 when it has been taken."""
-    user = _require_user()
-    body = _json_body()
-    # Check every field before looking anything up, so one answer names what is wrong.
-    ctype_id = _int(body.get("consultation_type"), "consultation_type")
-    doctor_id = _int(body.get("doctor"), "doctor")
-    start = _instant(body.get("start"), "start")
-    ctype = db.session.get(ConsultationType, ctype_id)
-    if ctype is None:
-        abort(404)
-    patient = user
-    if body.get("patient") is not None and not user.is_patient:
-        patient = db.session.get(User, _int(body["patient"], "patient"))
-        if patient is None:
-            abort(404)
-    zone = body.get("timezone")
-    if zone is not None and not is_valid_zone(zone):
-        raise Unprocessable(f"Unknown time zone '{zone}'.")
-    booking = services.place_hold(user, patient=patient, ctype=ctype,
-                                  doctor_id=doctor_id, start=start,
-                                  patient_timezone=zone)
+# Bookings --------------------------------------------------------------------------------------
+
+def _patient_for_hold(actor: User, ctype: ConsultationType, args: dict) -> User:
+    """The patient a hold is for: the actor, or for staff the patient they named, reached only
+    as find_patient_for_clinic allows (never any patient by id)."""
+    named = "patient" in args or "patient_email" in args
+    if actor.is_patient:
+        if named:
+            raise invalid("patient", _("Only clinic staff book for another patient."))
+        return actor
+    if not named:
+        raise invalid("patient", _("Name the patient: send 'patient' (an id) or "
+                                   "'patient_email'."))
+    return services.find_patient_for_clinic(actor, ctype.clinic_id,
+                                            patient_id=args.get("patient"),
+                                            email=args.get("patient_email"))
+
+
+@bp.route("/bookings", methods=["POST"])
+@signed_in
+@bp.arguments(schemas.HoldSchema)
+@bp.response(201, schemas.BookingSchema, description="Held")
+@answers(400, 401, 403, 404, 409, 413, 422)
+def create_booking(args: dict) -> dict:
+    """Hold a slot (201).
+
+    A patient's hold needs a passed screening (422 `screening_required`, or
+    `screening_referred` when it found warning signs). 409: `slot_taken`, `hold_limit` (too
+    many holds waiting for a deposit), `patient_overlap` (the patient has a booking then).
+    Staff name the patient with `patient` (one who booked with the clinic) or `patient_email`.
+    """
+    actor = _user()
+    ctype = db.session.get(ConsultationType, args["consultation_type"])
+    if not services.bookable_type(ctype):
+        raise NotFound(_l("This consultation type is not offered."))
+    patient = _patient_for_hold(actor, ctype, args)
+    booking = services.place_hold(actor, patient=patient, ctype=ctype, doctor_id=args["doctor"],
+                                  start=args["start"], patient_timezone=args.get("timezone"))
     db.session.commit()
-    return jsonify(serializers.booking(booking)), 201
+    return serializers.booking(booking)
 
 
-@bp.get("/bookings/<int:booking_id>")
-def get_booking(booking_id: int):
-    """One booking (404 when it is not yours to see)."""
-    booking = services.get_booking(_require_user(), booking_id)
-    return jsonify(serializers.booking(booking))
+@bp.route("/bookings/<int:booking_id>", methods=["GET"])
+@signed_in
+@bp.response(200, schemas.BookingSchema)
+@answers(401, 404)
+def get_booking(booking_id: int) -> dict:
+    """One booking (404 when it is not yours to see), with what it still needs."""
+    return serializers.booking(services.get_booking(_user(), booking_id))
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
-def cancel_booking(booking_id: int):
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@signed_in
+@bp.arguments(schemas.CancelSchema, required=False)
+@bp.response(200, schemas.BookingSchema)
+@answers(400, 401, 403, 404, 409, 413, 422)
+def cancel_booking(args: dict, booking_id: int) -> dict:
     """Cancel a held or confirmed booking."""
-    user = _require_user()
+    user = _user()
     booking = services.get_booking(user, booking_id)
-    body = request.get_json(silent=True) or {}
-    reason = body.get("reason", "") if isinstance(body, dict) else ""
-    services.cancel(user, booking, reason=str(reason))
+    services.cancel(user, booking, reason=args.get("reason", ""))
     db.session.commit()
-    return jsonify(serializers.booking(booking))
+    return serializers.booking(booking)
 
 
-@bp.post("/bookings/<int:booking_id>/reschedule")
-def reschedule_booking(booking_id: int):
+@bp.route("/bookings/<int:booking_id>/reschedule", methods=["POST"])
+@signed_in
+@bp.arguments(schemas.RescheduleSchema)
+@bp.response(200, schemas.BookingSchema)
+@answers(400, 401, 403, 404, 409, 413, 422)
+def reschedule_booking(args: dict, booking_id: int) -> dict:
     """Move a confirmed booking to another free slot."""
-    user = _require_user()
+    user = _user()
     booking = services.get_booking(user, booking_id)
-    body = _json_body()
-    doctor = _int(body["doctor"], "doctor") if body.get("doctor") is not None else None
-    services.reschedule(user, booking, start=_instant(body.get("start"), "start"),
-                        doctor_id=doctor)
+    services.reschedule(user, booking, start=args["start"], doctor_id=args.get("doctor"))
     db.session.commit()
-    return jsonify(serializers.booking(booking))
+    return serializers.booking(booking)
+
+
+@bp.route("/bookings/<int:booking_id>/consents", methods=["POST"])
+@patient_only
+@bp.arguments(schemas.ConsentsSchema)
+@bp.response(200, schemas.BookingSchema)
+@answers(400, 401, 403, 404, 409, 413, 422)
+def give_consents(args: dict, booking_id: int) -> dict:
+    """Give the booking's consents: every one of `required_consents`, each with its current
+    version (409 `consent_outdated` when the text shown was an older version)."""
+    user = _user()
+    booking = services.get_booking(user, booking_id)
+    given = {c["kind"]: c["version"] for c in args["consents"]}
+    missing = [kind for kind in CONSENTS if kind not in given]
+    if missing:
+        raise invalid("consents", _("Give every consent: %(kinds)s is missing.",
+                                    kinds=", ".join(missing)))
+    for kind, text in CONSENTS.items():
+        if given[kind] != text.version:
+            raise Conflict(_("“%(title)s” has changed (now version %(version)s): show the "
+                             "current text again and send its version.",
+                             title=text.title, version=text.version), code="consent_outdated")
+    services.give_consent(user, booking, list(given))
+    db.session.commit()
+    return serializers.booking(booking)
+
+
+# Screening -------------------------------------------------------------------------------------
+
+@bp.route("/screenings", methods=["POST"])
+@patient_only
+@bp.arguments(schemas.ScreeningInSchema)
+@bp.response(201, schemas.ScreeningSchema, description="Recorded")
+@answers(400, 401, 403, 413, 422)
+def record_screening(args: dict) -> dict:
+    """Answer the health questions (as on the booking pages); a red flag means "refer"."""
+    condition_id = args.get("condition_id")
+    if condition_id is not None and db.session.get(Condition, condition_id) is None:
+        raise invalid("condition_id", _("No such condition."))
+    odi = args["odi_answers"]
+    screening = screening_services.record_screening(_user(), {
+        "condition_id": condition_id,
+        "pain_months": args["pain_months"],
+        "prior_treatments": sorted(set(args.get("prior_treatments", []))),
+        "prior_surgery": args["prior_surgery"],
+        "nrs": args["nrs"],
+        "odi_answers": {key: odi.get(key) for key, _label, _options in ODI_SECTIONS},
+        "imaging_available": args["imaging_available"],
+        "red_flags": sorted(set(args.get("red_flags", []))),
+    })
+    db.session.commit()
+    return serializers.screening(screening)
+
+
+@bp.route("/screenings/latest", methods=["GET"])
+@patient_only
+@bp.response(200, schemas.ScreeningSchema)
+@answers(401, 403, 404)
+def latest_screening() -> dict:
+    """Your latest screening still valid for booking (404 when there is none)."""
+    screening = screening_services.latest_screening(_user())
+    if screening is None:
+        raise NotFound(_l("No recent screening: answer the health questions first."),
+                       code="no_screening")
+    return serializers.screening(screening)

@@ -87,7 +87,7 @@ ACCESS: dict[str, object] = {
     "coordinator.edit_plan": ("coordinator",),
     "coordinator.add_exception": ("coordinator",),
     "coordinator.remove_exception": ("coordinator",),
-    "api.openapi": PUBLIC,
+    "api-docs.openapi_json": PUBLIC,
     "api.clinics": PUBLIC,
     "api.consultation_types": PUBLIC,
     "api.availability": PUBLIC,
@@ -95,6 +95,9 @@ ACCESS: dict[str, object] = {
     "api.get_booking": ANY,
     "api.cancel_booking": ANY,
     "api.reschedule_booking": ANY,
+    "api.give_consents": ("patient",),
+    "api.record_screening": ("patient",),
+    "api.latest_screening": ("patient",),
 }
 
 

@@ -1,41 +1,21 @@
-"""The bookings API: holds, 409 on a taken slot, privacy, validation, cancel and reschedule."""
+"""The bookings API: holds, 409 on a taken slot, privacy, validation, cancel and reschedule
+(moved from tests/scheduling/test_bookings_api.py; the patients have a passed screening)."""
 
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from booking.accounts import services as accounts
 from booking.core.audit import AuditEvent
 from booking.extensions import db
+from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking, BookingEvent
+from tests.api.helpers import api
 from tests.conftest import ON_POSTGRES
 from tests.scheduling.helpers import ctype_for, first_free, user
-
-
-@pytest.fixture()
-def tokens(app, demo):
-    with app.app_context():
-        issued = {role: accounts.create_api_token(user(demo[role]))
-                  for role in ("patient", "patient2", "coordinator", "other_coordinator")}
-        db.session.commit()
-    return issued
-
-
-@pytest.fixture()
-def slot(app, demo):
-    with app.app_context():
-        ctype = ctype_for("sukhumvit-spine", "video")
-        s = first_free(ctype)
-        return {"consultation_type": ctype.id, "doctor": s.doctor_id,
-                "start": s.start.isoformat().replace("+00:00", "Z")}
-
-
-def api(client, method, path, token=None, **kwargs):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return getattr(client, method)(f"/api/v1{path}", headers=headers, **kwargs)
 
 
 def test_hold_answers_201_with_the_booking(client, tokens, slot):
@@ -86,7 +66,9 @@ def test_bad_input_gets_a_json_4xx(client, tokens, body, status, code):
 
 
 def test_a_time_outside_the_plan_is_refused(client, tokens, slot):
-    odd = {**slot, "start": slot["start"].replace(":00:00Z", ":07:00Z")}
+    # Seven minutes past a slot's start (the old ":00:00Z" replace missed slots at :20 or :40).
+    start = datetime.fromisoformat(slot["start"]) + timedelta(minutes=7)
+    odd = {**slot, "start": start.isoformat().replace("+00:00", "Z")}
     response = api(client, "post", "/bookings", tokens["patient"], json=odd)
     assert response.status_code == 409 and response.json["error"]["code"] == "slot_taken"
 
@@ -105,7 +87,8 @@ def test_cancel_then_the_slot_is_free_again(client, tokens, slot, app):
     assert cancelled.status_code == 200 and cancelled.json["state"] == "cancelled_by_patient"
     assert [h["to"] for h in cancelled.json["history"]] == ["held", "cancelled_by_patient"]
     twice = api(client, "post", f"/bookings/{booking_id}/cancel", tokens["patient"])
-    assert twice.status_code == 409 and twice.json["error"]["code"] == "invalid_transition"
+    # Cancelling twice is "already_done" since the lead's lifecycle change (5b58871).
+    assert twice.status_code == 409 and twice.json["error"]["code"] == "already_done"
     assert api(client, "post", "/bookings", tokens["patient2"], json=slot).status_code == 201
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action).where(
@@ -122,6 +105,11 @@ def test_reschedule_moves_a_confirmed_booking_and_keeps_history(client, tokens, 
     held = api(client, "post", f"/bookings/{booking_id}/reschedule", tokens["patient"],
                json={"start": new_start})
     assert held.status_code == 409  # only confirmed bookings move
+    # The clinic confirms only once the patient has consented (through the API here).
+    consented = api(client, "post", f"/bookings/{booking_id}/consents", tokens["patient"],
+                    json={"consents": [{"kind": kind, "version": text.version}
+                                       for kind, text in CONSENTS.items()]})
+    assert consented.status_code == 200, consented.json
     with app.app_context():
         from booking.scheduling import services
 
@@ -177,8 +165,6 @@ def test_fifty_concurrent_holds_on_one_slot_give_one_booking(app, tokens, slot):
 @pytest.mark.skipif(not ON_POSTGRES, reason="the exclusion constraint is PostgreSQL's")
 def test_database_refuses_overlap_even_without_the_service_check(ctx, demo):
     """Bypass the availability check: the exclusion constraint still says no (23P01)."""
-    from datetime import timedelta
-
     from sqlalchemy.exc import IntegrityError
 
     ctype = ctype_for()
@@ -198,3 +184,22 @@ def test_database_refuses_overlap_even_without_the_service_check(ctx, demo):
         db.session.flush()
     assert caught.value.orig.sqlstate == "23P01"
     db.session.rollback()
+
+
+def test_someone_elses_booking_cannot_be_changed_through_the_api(client, tokens, slot, app):
+    """The writes, with valid JSON bodies, as the other patient and another clinic's
+    coordinator: 404 (or 403 where only the patient may act), and the booking is unchanged."""
+    booking_id = api(client, "post", "/bookings", tokens["patient"], json=slot).json["id"]
+    consents = {"consents": [{"kind": kind, "version": text.version}
+                             for kind, text in CONSENTS.items()]}
+    for role, expected in (("patient2", 404), ("other_coordinator", 404)):
+        for action, body in (("cancel", {"reason": "no"}),
+                             ("reschedule", {"start": slot["start"]}),
+                             ("consents", consents)):
+            response = api(client, "post", f"/bookings/{booking_id}/{action}", tokens[role],
+                           json=body)
+            status = 403 if (role, action) == ("other_coordinator", "consents") else expected
+            assert response.status_code == status, (role, action, response.json)
+    shown = api(client, "get", f"/bookings/{booking_id}", tokens["patient"]).json
+    assert shown["state"] == "held" and shown["missing"] == ["consent:informed", "consent:pdpa"]
+    assert [h["to"] for h in shown["history"]] == ["held"]
