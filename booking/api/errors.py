@@ -84,6 +84,10 @@ class JsonObjectParser(FlaskParser):
     else is a 400 in our shape rather than webargs' "Invalid input type"."""
 
     def load_json(self, req, schema):  # type: ignore[no-untyped-def]
+        # A form body has already been parsed (by the guards), so its raw bytes may be gone:
+        # judge a non-JSON body by its length and content type, not by what is left of it.
+        if not req.is_json and (req.content_length or req.form or req.files):
+            raise BadRequest(_l("Send a JSON object with Content-Type: application/json."))
         raw = req.get_data(cache=True)
         if not raw:
             return {}

@@ -29,7 +29,10 @@ def _messages() -> dict[int, tuple[str, str]]:
               _("The link may be old or mistyped. Try the home page or the menu above.")),
         405: (_("That action is not available here"),
               _("Please use the buttons on the page rather than typing the address.")),
-        413: (_("That file is too large"), _("Please choose a smaller file.")),
+        413: (_("That is too large to accept"),
+              _("Please choose a smaller file or send less at once.")),
+        422: (_("Some of what you entered could not be used"),
+              _("Please go back, correct the value named below and try again.")),
         429: (_("Too many attempts"),
               _("For your security we paused this for a moment. Please wait a minute and try "
                 "again.")),

@@ -1,10 +1,167 @@
-"""Request guards applied to every request before any view runs (filled in by the hardening
-work: NUL bytes, JSON limits, Cache-Control)."""
+"""Request guards applied to every request before any view runs: characters no database can
+store (NUL, lone UTF-16 surrogates), JSON bodies too large or too deep to parse safely, and
+Cache-Control for anything personal."""
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+import re
+import time
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from booking.core.errors import DomainError
+
+#: PostgreSQL refuses NUL in text, and no encoder can write a lone surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class InvalidCharacter(DomainError):
+    code = "invalid_character"
+    status = 400
+
+
+class JsonTooDeep(DomainError):
+    code = "json_too_deep"
+    status = 400
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """json.loads, except that nesting too deep for the parser is a ValueError (a 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def has_unstorable(value: str) -> bool:
+    """True when `value` holds a character the database cannot store."""
+    return _UNSTORABLE.search(value) is not None
+
+
+def _refuse(field: str) -> InvalidCharacter:
+    return InvalidCharacter(_l(
+        "'%(field)s' contains a character we cannot accept (an invisible control character). "
+        "Please retype that text without it, or paste it as plain text, and send it again.",
+        field=field[:80].encode("unicode_escape").decode("ascii")))
+
+
+def json_depth(data: bytes | str) -> int:
+    """The deepest nesting of arrays/objects in a JSON text, without parsing it (no recursion)."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_json(value: Any, path: str = "") -> None:
+    """Refuse an unstorable character in any key or string value (depth is already bounded)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if has_unstorable(item):
+                raise _refuse(where or "body")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if has_unstorable(key):
+                    raise _refuse(f"{where}.{key}" if where else key)
+                stack.append((child, f"{where}.{key}" if where else key))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+
+
+def check_request() -> None:
+    """Refuse what no view could store or parse safely, before any view (or CSRF check) runs."""
+    g.setdefault("request_started", time.perf_counter())
+    if has_unstorable(request.path):
+        raise _refuse("address")
+    sources = [request.args]
+    if not _larger_than_any_upload():
+        sources.append(request.form)
+    for source in sources:
+        for key, values in source.lists():
+            if has_unstorable(key):
+                raise _refuse(key)
+            for value in values:
+                if has_unstorable(value):
+                    raise _refuse(key)
+    if not _larger_than_any_upload():
+        for key, upload in request.files.items(multi=True):
+            if has_unstorable(key) or has_unstorable(upload.filename or ""):
+                raise _refuse(key)
+    if request.is_json:
+        _check_json_body()
+
+
+def _larger_than_any_upload() -> bool:
+    """A body past the largest file we keep is refused by its view from Content-Length alone,
+    before a byte of it is read (so the patient gets the page back, not a broken connection):
+    the guard must not read that body first. Nothing from it reaches the database."""
+    limit = current_app.config.get("MEDICAL_MAX_BYTES")
+    return bool(limit and request.content_length and request.content_length > limit)
+
+
+def _check_json_body() -> None:
+    cap = current_app.config["JSON_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > cap:
+        raise PayloadTooLarge(_l("The JSON body is larger than %(max)s bytes.", max=cap))
+    data = request.get_data(cache=True)
+    if len(data) > cap:
+        raise PayloadTooLarge(_l("The JSON body is larger than %(max)s bytes.", max=cap))
+    if not data:
+        return
+    max_depth = current_app.config["JSON_MAX_DEPTH"]
+    if json_depth(data) > max_depth:
+        raise JsonTooDeep(_l("The JSON body is nested more than %(max)s levels deep.",
+                             max=max_depth))
+    body = request.get_json(silent=True)
+    if body is not None:
+        _check_json(body)
+
+
+def no_store_when_personal(response):  # type: ignore[no-untyped-def]
+    """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache."""
+    if request.endpoint == "static" or request.path.startswith("/static/"):
+        return response
+    if request.path.startswith("/api/") or current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+    return response
 
 
 def register(app: Flask) -> None:
     """Install the guards on `app`."""
+    app.config.setdefault("JSON_MAX_BYTES", 64 * 1024)
+    app.config.setdefault("JSON_MAX_DEPTH", 32)
+    app.json = SafeJSONProvider(app)
+    # First of all before_request functions: before CSRF, the rate limiter and any view reads
+    # a value that the database would then choke on.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request)
+    app.after_request(no_store_when_personal)
