@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import re
+
+from flask import Blueprint, abort, render_template
 
 from booking.catalogue import services
 
 bp = Blueprint("catalogue", __name__)
+
+#: Slugs are short lower-case words joined by hyphens (the admin form enforces it); anything
+#: else cannot name a page, so it is not found without asking the database.
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _slug(slug: str) -> str:
+    if len(slug) > 80 or not _SLUG.fullmatch(slug):
+        abort(404)
+    return slug
 
 
 @bp.get("/")
@@ -29,7 +41,8 @@ def conditions():
 @bp.get("/conditions/<slug>")
 def condition(slug: str):
     """One condition and the treatments that address it."""
-    return render_template("catalogue/condition.html", condition=services.get_condition(slug))
+    return render_template("catalogue/condition.html",
+                           condition=services.get_condition(_slug(slug)))
 
 
 @bp.get("/treatments")
@@ -41,7 +54,8 @@ def treatments():
 @bp.get("/treatments/<slug>")
 def treatment(slug: str):
     """One treatment: evidence, regulatory status, who is not a candidate, price."""
-    return render_template("catalogue/treatment.html", treatment=services.get_treatment(slug))
+    return render_template("catalogue/treatment.html",
+                           treatment=services.get_treatment(_slug(slug)))
 
 
 @bp.get("/clinics")
@@ -53,4 +67,4 @@ def clinics():
 @bp.get("/clinics/<slug>")
 def clinic(slug: str):
     """One clinic: address, accreditation, doctors, consultation types and deposits."""
-    return render_template("catalogue/clinic.html", clinic=services.get_clinic(slug))
+    return render_template("catalogue/clinic.html", clinic=services.get_clinic(_slug(slug)))

@@ -26,7 +26,7 @@ from booking.coordinator.forms import VideoLinkForm
 from booking.core.actions import apply
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
-from booking.core.inputs import parse_day
+from booking.core.inputs import MAX_DAY, MIN_DAY, parse_day
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.core.zones import all_zones, is_valid_zone
@@ -56,8 +56,8 @@ def chosen_slot() -> tuple[datetime, int] | None:
     except ValueError:
         return None
     doctor_id = id_value(request.form.get("doctor"))
-    if start.tzinfo is None or doctor_id is None:
-        return None
+    if start.tzinfo is None or doctor_id is None or not MIN_DAY < start.date() < MAX_DAY:
+        return None  # (the margin of a day keeps the conversion to UTC from overflowing)
     return start.astimezone(UTC), doctor_id
 
 

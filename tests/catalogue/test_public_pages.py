@@ -106,3 +106,11 @@ def test_pages_load_nothing_from_other_hosts(client, demo):
         html = client.get(path).get_data(as_text=True)
         external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
         assert external == [], (path, external)
+
+
+@pytest.mark.parametrize("prefix", ["/clinics/", "/treatments/", "/conditions/"])
+@pytest.mark.parametrize("slug, status", [("x" * 5000, 404), ("клиника", 404), ("a%00b", 400),
+                                          ("%F0%9F%92%A5", 404), ("A-B", 404), ("a%20b", 404)])
+def test_odd_catalogue_slugs_are_not_found_or_refused_never_500(client, demo, prefix, slug,
+                                                                status):
+    assert client.get(prefix + slug).status_code == status

@@ -349,3 +349,22 @@ def test_a_patient_without_a_passed_screening_cannot_hold_through_the_service(ap
             services.place_hold(patient, patient=patient, ctype=ctype, doctor_id=slot.doctor_id,
                                 start=slot.start)
         assert refused.value.code == "screening_required"
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+07:00",
+                                   "2027-01-04T09:00:00", "yesterday"])
+def test_a_slot_time_out_of_range_or_without_a_zone_sends_the_patient_back_to_the_times(
+        as_role, app, start):
+    with app.app_context():
+        screen()
+        ctype = ctype_for()
+        ctype_id, doctor = ctype.id, first_free(ctype).doctor_id
+    client = as_role("patient")
+    response = post_form(client, f"/book/{ctype_id}/hold", {"start": start, "doctor": str(doctor)},
+                         token_from=f"/book/{ctype_id}")
+    assert response.status_code == 302 and f"/book/{ctype_id}" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Please choose one of the times shown." in page
+    with app.app_context():
+        assert db.session.scalar(select(Booking).where(
+            Booking.patient_id == user("patient@example.com").id)) is None
