@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+import phonenumbers
+from babel.numbers import get_currency_precision
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,6 +31,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from booking.core.inputs import MAX_DAY, MIN_DAY
+
 #: Columns hold minor units in 32-bit integers on PostgreSQL (at most 21,474,836.47 THB).
 MAX_PRICE_THB = 20_000_000
 MAX_DEPOSIT_THB = 1_000_000
@@ -36,6 +41,80 @@ MAX_RATE = 1000  # units per THB; the weakest currency we offer is far below thi
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
               message=_l("Use lower-case letters, digits and hyphens, e.g. silom-spine."))
 SLUG_RULES = [DataRequired(), Length(max=80), SLUG]
+
+#: Limits for Text columns (the database has none; a page of text is plenty).
+SHORT_TEXT = 2000
+LONG_TEXT = 20000
+
+
+def strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def length(limit: int) -> Length:
+    return Length(max=limit, message=_l("At most %(max)d characters, please.", max=limit))
+
+
+def in_day_range(form: FlaskForm, field: DateField) -> None:
+    if field.data is not None and not MIN_DAY <= field.data <= MAX_DAY:
+        raise ValidationError(_l("Choose a date between %(first)s and %(last)s.",
+                                 first=MIN_DAY.isoformat(), last=MAX_DAY.isoformat()))
+
+
+class PhoneField(StringField):
+    """A phone number, stored in E.164; a local Bangkok number is read as Thai."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        raw = (self.data or "").strip()
+        if not raw:
+            self.data = ""
+            return
+        try:
+            number = phonenumbers.parse(raw, "TH")
+        except phonenumbers.NumberParseException as exc:
+            raise ValidationError(_l("Enter a phone number, for example +66 2 123 4567.")) from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(_l("This does not look like a valid phone number."))
+        self.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def _value(self) -> str:
+        return self.raw_data[0] if self.raw_data else (self.data or "")
+
+
+class MoneyField(DecimalField):
+    """An amount in a currency's major units ("1500" or "1500.50"), never more decimals than
+    the currency has minor units; whole amounts are shown without ".00"."""
+
+    def __init__(self, *args, currency: str = "THB", **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            amount = Decimal(valuelist[0].strip().replace(",", ""))
+        except (InvalidOperation, ValueError):
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value.")) from None
+        if not amount.is_finite():
+            self.data = None
+            raise ValueError(_l("Enter an amount, for example 1500."))
+        if amount.as_tuple().exponent < -get_currency_precision(self.currency):  # type: ignore[operator]
+            self.data = None
+            raise ValueError(_l("%(currency)s amounts have at most %(digits)d decimals.",
+                                currency=self.currency,
+                                digits=get_currency_precision(self.currency)))
+        self.data = amount
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        amount = Decimal(self.data)
+        return str(amount.quantize(Decimal(1))) if amount == amount.to_integral() else str(amount)
 
 
 class LanguagesField(StringField):
@@ -61,46 +140,60 @@ class LanguagesField(StringField):
             try:
                 Locale.parse(code)
             except (ValueError, UnknownLocaleError) as exc:
-                raise ValidationError(_l("Unknown language code: %(code)s", code=code)) from exc
+                raise ValidationError(
+                    gettext("Unknown language code: %(code)s", code=code)) from exc
             if code.split("_")[0] in {"und", "root"}:
-                raise ValidationError(_l("Unknown language code: %(code)s", code=code))
+                raise ValidationError(gettext("Unknown language code: %(code)s", code=code))
 
 
 class ClinicForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    slug = StringField(_l("Short name for the address bar"), validators=SLUG_RULES)
-    summary = TextAreaField(_l("Summary"), validators=[Length(max=2000)])
-    address = TextAreaField(_l("Address in Bangkok"), validators=[DataRequired()])
-    accreditation = StringField(_l("Accreditation"), validators=[Length(max=300)])
+    name = StringField(_l("Name"), validators=[DataRequired(), length(200)], filters=[strip])
+    slug = StringField(_l("Short name for the address bar"), validators=SLUG_RULES,
+                       filters=[strip])
+    summary = TextAreaField(_l("Summary"), validators=[length(SHORT_TEXT)], filters=[strip])
+    address = TextAreaField(_l("Address in Bangkok"), validators=[DataRequired(), length(1000)],
+                            filters=[strip])
+    accreditation = StringField(_l("Accreditation"), validators=[length(300)], filters=[strip])
     languages = LanguagesField(_l("Languages spoken (codes, comma separated)"))
-    phone = StringField(_l("Phone"), validators=[Length(max=20)])
-    email = EmailField(_l("Email"), validators=[Optional(), Email()])
-    cancellation_policy = TextAreaField(_l("Cancellation policy"))
+    phone = PhoneField(_l("Phone"), validators=[length(40)])
+    email = EmailField(_l("Email"), validators=[Optional(), length(320), Email()],
+                       filters=[strip])
+    cancellation_policy = TextAreaField(_l("Cancellation policy"), validators=[length(LONG_TEXT)],
+                                        filters=[strip])
     active = BooleanField(_l("Listed publicly"), default=True)
 
 
 class DoctorForm(FlaskForm):
     clinic_id = SelectField(_l("Clinic"), coerce=int)
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    specialty = StringField(_l("Specialty"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), length(200)], filters=[strip])
+    specialty = StringField(_l("Specialty"), validators=[DataRequired(), length(200)],
+                            filters=[strip])
     languages = LanguagesField(_l("Languages (codes, comma separated)"))
-    bio = TextAreaField(_l("Short biography"))
+    bio = TextAreaField(_l("Short biography"), validators=[length(LONG_TEXT)], filters=[strip])
     active = BooleanField(_l("Active"), default=True)
 
 
 class TreatmentForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    slug = StringField(_l("Short name for the address bar"), validators=SLUG_RULES)
-    summary = TextAreaField(_l("Summary"), validators=[DataRequired()])
-    description = TextAreaField(_l("Description"))
-    price_min = IntegerField(_l("Lowest typical price (THB)"),
-                             validators=[InputRequired(), NumberRange(min=0, max=MAX_PRICE_THB)])
-    price_max = IntegerField(_l("Highest typical price (THB)"),
-                             validators=[InputRequired(), NumberRange(min=0, max=MAX_PRICE_THB)])
-    evidence_summary = TextAreaField(_l("Evidence summary"), validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(), length(200)], filters=[strip])
+    slug = StringField(_l("Short name for the address bar"), validators=SLUG_RULES,
+                       filters=[strip])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), length(SHORT_TEXT)],
+                            filters=[strip])
+    description = TextAreaField(_l("Description"), validators=[length(LONG_TEXT)],
+                                filters=[strip])
+    price_min = MoneyField(_l("Lowest typical price (THB)"),
+                           validators=[InputRequired(), NumberRange(min=0, max=MAX_PRICE_THB)])
+    price_max = MoneyField(_l("Highest typical price (THB)"),
+                           validators=[InputRequired(), NumberRange(min=0, max=MAX_PRICE_THB)])
+    evidence_summary = TextAreaField(_l("Evidence summary"),
+                                     validators=[DataRequired(), length(LONG_TEXT)],
+                                     filters=[strip])
     regulatory_status = SelectField(_l("Regulatory status"), validators=[DataRequired()])
-    regulatory_note = TextAreaField(_l("Regulatory note (approval, protocol, registry)"))
-    not_candidates = TextAreaField(_l("Who is not a candidate"), validators=[DataRequired()])
+    regulatory_note = TextAreaField(_l("Regulatory note (approval, protocol, registry)"),
+                                    validators=[length(LONG_TEXT)], filters=[strip])
+    not_candidates = TextAreaField(_l("Who is not a candidate"),
+                                   validators=[DataRequired(), length(LONG_TEXT)],
+                                   filters=[strip])
     conditions = SelectMultipleField(_l("Conditions it addresses"), coerce=int)
     clinics = SelectMultipleField(_l("Clinics that offer it"), coerce=int)
     active = BooleanField(_l("Listed publicly"), default=True)
@@ -113,12 +206,12 @@ class TreatmentForm(FlaskForm):
 
 class ConsultationTypeForm(FlaskForm):
     clinic_id = SelectField(_l("Clinic"), coerce=int)
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), length(200)], filters=[strip])
     mode = SelectField(_l("How it takes place"), validators=[DataRequired()])
     duration_minutes = IntegerField(_l("Duration (minutes)"),
                                     validators=[DataRequired(), NumberRange(min=5, max=480)])
-    deposit = IntegerField(_l("Deposit (THB)"),
-                           validators=[InputRequired(), NumberRange(min=0, max=MAX_DEPOSIT_THB)])
+    deposit = MoneyField(_l("Deposit (THB)"),
+                         validators=[InputRequired(), NumberRange(min=0, max=MAX_DEPOSIT_THB)])
     buffer_before_minutes = IntegerField(_l("Free time before (minutes)"), default=0,
                                          validators=[InputRequired(), NumberRange(min=0, max=240)])
     buffer_after_minutes = IntegerField(_l("Free time after (minutes)"), default=0,
@@ -132,8 +225,10 @@ class ConsultationTypeForm(FlaskForm):
 
 
 class StaffForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    name = StringField(_l("Full name"), validators=[DataRequired(), length(200)],
+                       filters=[strip])
+    email = EmailField(_l("Email"), validators=[DataRequired(), length(320), Email()],
+                       filters=[strip])
     role = SelectField(_l("Role"), choices=[("coordinator", _l("Coordinator")),
                                             ("admin", _l("Admin"))])
     clinic_id = SelectField(_l("Clinic (coordinators)"), coerce=int)
@@ -163,5 +258,12 @@ class AuditFilterForm(FlaskForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=80)])
     object_type = SelectField(_l("Object"), validators=[Optional()])
     actor = StringField(_l("Who (email)"), validators=[Optional(), Length(max=320)])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), in_day_range])
+    until = DateField(_l("To"), validators=[Optional(), in_day_range])
+
+
+class HolidayForm(FlaskForm):
+    """A public holiday: every clinic closes that day."""
+
+    day = DateField(_l("Date"), validators=[InputRequired(), in_day_range])
+    name = StringField(_l("Name"), validators=[DataRequired(), length(200)], filters=[strip])

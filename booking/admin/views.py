@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from booking.accounts import emails
 from booking.accounts import services as accounts
@@ -21,6 +31,7 @@ from booking.admin.forms import (
     ConsultationTypeForm,
     DoctorForm,
     ExchangeRateForm,
+    HolidayForm,
     StaffEditForm,
     StaffForm,
     TreatmentForm,
@@ -35,19 +46,44 @@ from booking.catalogue.models import (
     Treatment,
 )
 from booking.core.actions import apply
-from booking.core.audit import AuditEvent
+from booking.core.audit import AuditEvent, describe_changes
 from booking.core.audit import record as audit_record
-from booking.core.errors import DomainError
+from booking.core.errors import DomainError, Unprocessable
 from booking.core.i18n import SUPPORTED_CURRENCIES
 from booking.core.ids import id_value
+from booking.core.inputs import page_number
+from booking.core.money import Money
 from booking.core.policy import admin_required
 from booking.core.templating import MODE_LABELS, REGULATORY_LABELS
+from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications import services as notifications
 from booking.notifications.kinds import KINDS
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import services as scheduling
+from booking.scheduling.models import Holiday
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PER_PAGE = 50
+
+
+@bp.app_template_filter("audit_changes")
+def _audit_changes(event: AuditEvent) -> list[str]:
+    return describe_changes(event)
+
+
+def _page() -> tuple[int, str | None]:
+    """The asked-for page (bounded), or page 1 and the message saying why not."""
+    try:
+        return page_number(request.args.get("page")), None
+    except Unprocessable as exc:
+        return 1, str(exc.message)
+
+
+def _filters() -> dict[str, str]:
+    """The other query arguments, kept on pagination links."""
+    return {k: v for k, v in request.args.items() if k != "page"}
 
 
 def _clinic_choices() -> list[tuple[int, str]]:
@@ -151,7 +187,7 @@ def edit_consultation_type(ctype_id: int | None = None):
     form.mode.choices = [(k, str(v)) for k, v in MODE_LABELS.items()]
     if request.method == "GET":
         if ctype is not None:
-            form.deposit.data = ctype.deposit_minor // 100
+            form.deposit.data = Money(ctype.deposit_minor, ctype.currency).decimal
         elif id_value(request.args.get("clinic")):
             form.clinic_id.data = id_value(request.args.get("clinic"))
 
@@ -160,7 +196,8 @@ def edit_consultation_type(ctype_id: int | None = None):
                   ("name", "mode", "duration_minutes", "active", "clinic_id",
                    "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
                    "horizon_days")}
-        values["deposit_minor"] = form.deposit.data * 100
+        currency = ctype.currency if ctype else current_app.config["BASE_CURRENCY"]
+        values["deposit_minor"] = Money.from_decimal(form.deposit.data, currency).amount_minor
         return catalogue.save_consultation_type(current_user, ctype, values)
 
     title = _("Edit consultation type") if ctype else _("New consultation type")
@@ -190,8 +227,8 @@ def edit_treatment(treatment_id: int | None = None):
     ]
     form.clinics.choices = _clinic_choices()
     if request.method == "GET" and treatment is not None:
-        form.price_min.data = treatment.price_min_minor // 100
-        form.price_max.data = treatment.price_max_minor // 100
+        form.price_min.data = Money(treatment.price_min_minor, treatment.currency).decimal
+        form.price_max.data = Money(treatment.price_max_minor, treatment.currency).decimal
         form.conditions.data = [c.id for c in treatment.conditions]
         form.clinics.data = [c.id for c in treatment.clinics]
 
@@ -199,8 +236,9 @@ def edit_treatment(treatment_id: int | None = None):
         values = {f: getattr(form, f).data for f in
                   ("name", "slug", "summary", "description", "evidence_summary",
                    "regulatory_status", "regulatory_note", "not_candidates", "active")}
-        values["price_min_minor"] = form.price_min.data * 100
-        values["price_max_minor"] = form.price_max.data * 100
+        currency = treatment.currency if treatment else current_app.config["BASE_CURRENCY"]
+        values["price_min_minor"] = Money.from_decimal(form.price_min.data, currency).amount_minor
+        values["price_max_minor"] = Money.from_decimal(form.price_max.data, currency).amount_minor
         return catalogue.save_treatment(current_user, treatment, values,
                                         form.conditions.data or [], form.clinics.data or [])
 
@@ -218,8 +256,10 @@ def users():
     query = select(User).order_by(User.created_at.desc())
     if role in {"patient", "coordinator", "admin"}:
         query = query.where(User.role == role)
-    page = db.paginate(query, per_page=50, error_out=False)
-    return render_template("admin/users.html", page=page, role=role)
+    number, problem = _page()
+    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
+    return render_template("admin/users.html", page=page, role=role, args=_filters(),
+                           page_problem=problem), 422 if problem else 200
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -317,8 +357,10 @@ def outbox():
     status = request.args.get("status")
     if status in ("pending", "sending", "sent", "failed", "cancelled"):
         query = query.where(OutboxMessage.status == status)
-    page = db.paginate(query, per_page=50, error_out=False)
-    return render_template("admin/outbox.html", page=page, status=status, kinds=KINDS)
+    number, problem = _page()
+    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
+    return render_template("admin/outbox.html", page=page, status=status, kinds=KINDS,
+                           args=_filters(), page_problem=problem), 422 if problem else 200
 
 
 @bp.get("/outbox/<int:message_id>")
@@ -341,19 +383,75 @@ def audit():
     types = db.session.scalars(select(AuditEvent.object_type).distinct()).all()
     form.object_type.choices = [("", _l("Any"))] + [(t, t) for t in sorted(types)]
     query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    if form.validate():
-        if form.action.data:
-            query = query.where(AuditEvent.action.contains(form.action.data.strip()))
-        if form.object_type.data:
-            query = query.where(AuditEvent.object_type == form.object_type.data)
-        if form.actor.data:
-            query = query.where(AuditEvent.actor_label.contains(form.actor.data.strip().lower()))
-        if form.since.data:
-            query = query.where(
-                AuditEvent.created_at >= datetime.combine(form.since.data, time.min, UTC))
-        if form.until.data:
-            query = query.where(
-                AuditEvent.created_at <= datetime.combine(form.until.data, time.max, UTC))
-    page = db.paginate(query, per_page=50, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, page=page, args=args)
+    valid = form.validate()
+    # A bad value in one filter is reported on that field; the others still apply.
+    def usable(f):  # type: ignore[no-untyped-def]
+        return f.data and not f.errors
+
+    if usable(form.action):
+        query = query.where(AuditEvent.action.contains(form.action.data.strip()))
+    if usable(form.object_type):
+        query = query.where(AuditEvent.object_type == form.object_type.data)
+    if usable(form.actor):
+        query = query.where(AuditEvent.actor_label.contains(form.actor.data.strip().lower()))
+    if usable(form.since):
+        query = query.where(
+            AuditEvent.created_at >= datetime.combine(form.since.data, time.min, UTC))
+    if usable(form.until):
+        query = query.where(
+            AuditEvent.created_at <= datetime.combine(form.until.data, time.max, UTC))
+    number, problem = _page()
+    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
+    status = 422 if problem or not valid else 200
+    return render_template("admin/audit.html", form=form, page=page, args=_filters(),
+                           page_problem=problem), status
+
+
+# Public holidays ----------------------------------------------------------------------------
+
+def _holiday_page(form: HolidayForm, status: int = 200):  # type: ignore[no-untyped-def]
+    this_year = datetime.now(CLINIC_ZONE).year
+    holidays = db.session.scalars(select(Holiday).where(
+        Holiday.day >= date(this_year, 1, 1), Holiday.day <= date(this_year + 1, 12, 31))
+        .order_by(Holiday.day)).all()
+    return render_template("admin/holidays.html", form=form, holidays=holidays,
+                           years=(this_year, this_year + 1)), status
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@admin_required
+def holidays():
+    """Public holidays this year and next (every clinic closes); add one."""
+    form = HolidayForm()
+    if request.method == "GET":
+        return _holiday_page(form)
+    if form.validate_on_submit():
+        try:
+            scheduling.add_holiday(current_user, form.day.data, form.name.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            target = form.day if exc.code == "holiday_exists" else form.name
+            target.errors = [*target.errors, str(exc.message)]
+        except IntegrityError:
+            # Another admin added the same day a moment ago (the unique constraint caught it).
+            db.session.rollback()
+            form.day.errors = [*form.day.errors, _("That date is already a holiday.")]
+        else:
+            flash(_("Holiday added: every clinic is closed on %(day)s.",
+                    day=form.day.data.isoformat()), "success")
+            return redirect(url_for("admin.holidays"))
+    return _holiday_page(form, 422)
+
+
+@bp.route("/holidays/<int:holiday_id>/remove", methods=["GET", "POST"])
+@admin_required
+def remove_holiday(holiday_id: int):
+    """Ask, then remove a public holiday (clinics open on their usual plan that day)."""
+    holiday = _get_or_404(Holiday, holiday_id)
+    if request.method == "GET":
+        return render_template("admin/holiday_remove.html", holiday=holiday, form=FlaskForm())
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    apply(lambda: scheduling.remove_holiday(current_user, holiday), _("Holiday removed."))
+    return redirect(url_for("admin.holidays"))

@@ -85,3 +85,73 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
     """Only the fields that changed, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+# Display: before/after summaries as sentences for the admin audit page ---------------------
+
+#: Field names that read badly when merely de-underscored.
+FIELD_LABELS = {
+    "odi_score": "ODI score",
+    "nrs": "pain score (NRS, 0–10)",
+    "red_flags": "red flags",
+    "price_min_minor": "lowest price",
+    "price_max_minor": "highest price",
+    "deposit_minor": "deposit",
+    "amount_minor": "amount",
+    "clinic_id": "clinic",
+    "doctor_id": "doctor",
+    "starts_at": "starts",
+    "ends_at": "ends",
+    "day": "date",
+}
+
+
+def field_label(key: str) -> str:
+    """A readable name for a recorded field ("price_min_minor" -> "lowest price")."""
+    if key in FIELD_LABELS:
+        return FIELD_LABELS[key]
+    label = key.removesuffix("_minor").removesuffix("_id").replace("_", " ").strip()
+    return label or key
+
+
+def display_value(key: str, value: Any, currency: str = "THB") -> str:
+    """A recorded value as a person reads it: money formatted, lists joined, empties named."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(display_value(key, v, currency) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(str(k))}: {display_value(str(k), v, currency)}"
+                         for k, v in value.items()) or "—"
+    if key.endswith("_minor") and isinstance(value, int):
+        from booking.core.money import Money
+
+        try:
+            return Money(value, currency).format("en")
+        except (ValueError, LookupError):
+            return str(value)
+    if key == "odi_score" and isinstance(value, (int, float)):
+        return f"{value} %"
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def describe_changes(event: AuditEvent) -> list[str]:
+    """The event's summary as lines: "field: old → new" for a change, "field: value" for a
+    creation or removal."""
+    before, after = event.before or {}, event.after or {}
+    currency = str(after.get("currency") or before.get("currency") or "THB")
+    lines = []
+    for key in list(dict.fromkeys([*before, *after])):
+        if key in before and key in after:
+            lines.append(f"{field_label(key)}: {display_value(key, before[key], currency)} → "
+                         f"{display_value(key, after[key], currency)}")
+        elif key in after:
+            lines.append(f"{field_label(key)}: {display_value(key, after[key], currency)}")
+        else:
+            lines.append(f"{field_label(key)}: {display_value(key, before[key], currency)} → "
+                         "(removed)" if event.after else
+                         f"{field_label(key)}: {display_value(key, before[key], currency)}")
+    return lines

@@ -9,6 +9,7 @@ from babel import dates as babel_dates
 from flask import Flask, current_app, request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from booking.core.i18n import SUPPORTED_CURRENCIES, select_currency, text_direction
 from booking.core.zones import CLINIC_ZONE
@@ -41,9 +42,17 @@ STATE_LABELS = {
 }
 
 
+def _plain_lazy_strings(value: object) -> object:
+    """Flask-Babel's lazy strings declare themselves safe HTML (`__html__` returns the text
+    as is), so one that carries a typed value ("Unknown code: %(code)s") would be printed
+    unescaped. Turned into plain text here, every `{{ … }}` escapes them like any string."""
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def register(app: Flask) -> None:
     from booking.catalogue.services import display_price
 
+    app.jinja_env.finalize = _plain_lazy_strings
     @app.context_processor
     def site_context() -> dict:
         locale = str(get_locale() or "en")

@@ -187,9 +187,11 @@ def test_audit_page_filters_by_action_and_person(as_role, app):
     assert "1 record" in filtered
     by_type = admin.get("/admin/audit?object_type=Treatment").get_data(as_text=True)
     assert "treatment.seeded" in by_type and "clinic.created" not in by_type
-    bad_date = admin.get("/admin/audit?since=not-a-date")
-    assert bad_date.status_code == 200 and "Not a valid date value" in bad_date.get_data(
-        as_text=True)
+    bad_date = admin.get("/admin/audit?since=not-a-date&action=clinic.created")
+    html = bad_date.get_data(as_text=True)
+    assert bad_date.status_code == 422 and "Not a valid date value" in html
+    # The other filter still applies, and what was typed stays in the form.
+    assert "1 record" in html and 'value="not-a-date"' in html
 
 
 def test_admin_moves_a_coordinator_to_another_clinic_and_it_is_audited(as_role, app, demo):

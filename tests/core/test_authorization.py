@@ -58,6 +58,8 @@ ACCESS: dict[str, object] = {
     "admin.audit": ("admin",),
     "admin.outbox": ("admin",),
     "admin.outbox_message": ("admin",),
+    "admin.holidays": ("admin",),
+    "admin.remove_holiday": ("admin",),
     "scheduling.choose_consultation": ("patient",),
     "scheduling.choose_slot": ("patient",),
     "scheduling.hold_slot": ("patient",),

@@ -210,7 +210,8 @@ def test_staff_pages_have_no_serious_accessibility_violations(
     found = {}
     for email, pages in [(demo["admin"], ["/admin/", "/admin/clinics", "/admin/treatments",
                                           "/admin/users", "/admin/exchange-rates",
-                                          "/admin/audit", "/admin/clinics/new", "/account"]),
+                                          "/admin/audit", "/admin/holidays",
+                                          "/admin/clinics/new", "/account"]),
                          (demo["coordinator"], ["/coordinator/", "/account"])]:
         page.goto(live_server + "/login")
         page.get_by_label("Email").fill(email)
