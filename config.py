@@ -108,6 +108,9 @@ class Config:
     # Rate limits (Flask-Limiter): Redis when configured, else process memory.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_ENABLED = True
+    #: A moving window: ten tries are ten in any sixty seconds, not up to twenty across the
+    #: turn of a minute (which also made the rate-limit test fail when it straddled one).
+    RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "spinebridge"
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute;50 per hour")
