@@ -51,7 +51,7 @@ def celery_settings(redis_url: str | None, embedded_file: Path) -> dict:
                                      "schedule": 86400.0},
             "dispatch-messages": {"task": "notifications.dispatch_due", "schedule": 60.0},
             # 18:00 in Bangkok: tomorrow's consultations for every coordinator.
-            "daily-digest": {"task": "notifications.queue_daily_digests",
+            "daily-digest": {"task": "scheduling.queue_daily_digests",
                              "schedule": crontab(hour=11, minute=0)},
         },
     }

@@ -187,7 +187,8 @@ def outbox_row(booking_id: int, patient_id: int, due_at: datetime, status: str,
                now: datetime) -> dict:
     sent = status == SENT
     return {
-        "booking_id": booking_id, "recipient_id": patient_id, "kind": "reminder",
+        "subject_type": "booking", "subject_id": booking_id, "recipient_id": patient_id,
+        "kind": "reminder",
         "channel": "email", "language": "en", "due_at": due_at, "status": status,
         "attempts": 1 if sent else 0, "last_error": "", "provider_message_id": None,
         "created_at": due_at - timedelta(days=7), "claimed_at": due_at if sent else None,

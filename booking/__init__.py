@@ -51,6 +51,7 @@ def create_app(config: str | type | None = None) -> Flask:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_extensions(app)
+    register_messages(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_guards(app)
@@ -91,6 +92,16 @@ def register_extensions(app: Flask) -> None:
         referrer_policy="strict-origin-when-cross-origin",
     )
     celery_init_app(app)
+
+
+def register_messages(app: Flask) -> None:
+    """Each feature registers its message kinds with the outbox and connects its listeners
+    here, explicitly (no import has that side effect)."""
+    from booking.accounts import messages as account_messages
+    from booking.scheduling import messages as booking_messages
+
+    account_messages.register()
+    booking_messages.register()
 
 
 def register_blueprints(app: Flask) -> None:

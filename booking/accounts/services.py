@@ -1,4 +1,5 @@
-"""Account use cases. They flush, never commit; the caller commits once, then sends email."""
+"""Account use cases. They flush, never commit: the caller commits once, and the emails they
+cause (queued in the outbox by `accounts/messages.py`) go in that same commit."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from booking.accounts import auth, emails, services
+from booking.accounts import auth, messages, services
 from booking.accounts.forms import (
     ChangePasswordForm,
     EmailOnlyForm,
@@ -80,9 +80,9 @@ def register():
         }
         result = services.register_patient(values)
         if result.created:
-            emails.send_verification(result.user)
+            messages.send_verification(result.user)
         else:
-            emails.send_already_registered(result.user)
+            messages.send_already_registered(result.user)
         db.session.commit()
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
@@ -111,7 +111,7 @@ def resend_verification():
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
         if user is not None and not user.is_verified:
-            emails.send_verification(user)
+            messages.send_verification(user)
             db.session.commit()
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
@@ -162,7 +162,7 @@ def forgot_password():
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
         if user is not None and user.active:
-            emails.send_password_reset(user)
+            messages.send_password_reset(user)
             db.session.commit()
         return render_template("accounts/reset_sent.html",
                                email=services.normalise_email(form.email.data))

@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from booking.accounts import emails
+from booking.accounts import messages as account_messages
 from booking.accounts import services as accounts
 from booking.accounts.models import User
 from booking.admin.forms import (
@@ -58,8 +58,8 @@ from booking.core.templating import MODE_LABELS, REGULATORY_LABELS
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications import services as notifications
-from booking.notifications.kinds import KINDS
 from booking.notifications.models import OutboxMessage
+from booking.notifications.registry import kinds
 from booking.scheduling import services as scheduling
 from booking.scheduling.models import Holiday
 
@@ -273,7 +273,7 @@ def new_staff():
         user = accounts.create_staff(
             current_user, email=form.email.data, name=form.name.data, role=form.role.data,
             clinic_id=form.clinic_id.data or None)
-        emails.send_staff_invite(user)  # queued in the same transaction
+        account_messages.send_staff_invite(user)  # queued in the same transaction
         return user
 
     return _edit(form, _("New staff account"), save, url_for("admin.users"),
@@ -307,7 +307,7 @@ def resend_invite(user_id: int):
     user = _get_or_404(User, user_id)
     if user.is_patient or not user.active:
         abort(404)
-    emails.send_staff_invite(user)
+    account_messages.send_staff_invite(user)
     audit_record(current_user, "user.invited", user)
     db.session.commit()
     flash(_("A new invitation is on its way to %(email)s.", email=user.email), "success")
@@ -359,7 +359,7 @@ def outbox():
         query = query.where(OutboxMessage.status == status)
     number, problem = _page()
     page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
-    return render_template("admin/outbox.html", page=page, status=status, kinds=KINDS,
+    return render_template("admin/outbox.html", page=page, status=status, kinds=kinds(),
                            args=_filters(), page_problem=problem), 422 if problem else 200
 
 

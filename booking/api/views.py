@@ -6,7 +6,7 @@ the OpenAPI document (/api/v1/openapi.json) is generated from those declarations
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import wraps
 from http import HTTPStatus
 from typing import Any
@@ -25,6 +25,7 @@ from booking.catalogue import services as catalogue
 from booking.catalogue.models import Clinic, Condition, ConsultationType
 from booking.core.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from booking.core.types import utcnow
+from booking.core.zones import days_in_utc
 from booking.extensions import csrf, db
 from booking.scheduling import cache as availability_cache
 from booking.scheduling import services
@@ -119,8 +120,8 @@ def _start_of(value: date | datetime, zone: ZoneInfo, *, end: bool = False) -> d
     """An instant as is; a day at its start in `zone` (or, for `end`, at its end)."""
     if isinstance(value, datetime):
         return value
-    day = datetime.combine(value, time.min, tzinfo=zone).astimezone(UTC)
-    return day + timedelta(days=1) if end else day
+    start, day_end = days_in_utc(value, zone=zone)
+    return day_end if end else start
 
 
 @bp.route("/availability", methods=["GET"])

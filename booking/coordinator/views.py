@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,11 +29,11 @@ from booking.core.inputs import parse_day
 from booking.core.policy import coordinator_required
 from booking.core.templating import MODE_LABELS
 from booking.core.types import utcnow
-from booking.core.zones import CLINIC_ZONE, is_valid_zone
+from booking.core.zones import CLINIC_ZONE, days_in_utc, is_valid_zone
 from booking.extensions import db
 from booking.notifications import services as notifications
-from booking.notifications.kinds import KINDS
 from booking.notifications.models import OutboxMessage
+from booking.notifications.registry import kinds
 from booking.scheduling import services
 from booking.scheduling.models import (
     ACTIVE_STATES,
@@ -69,7 +69,7 @@ def dashboard():
     today = utcnow().astimezone(CLINIC_ZONE).date()
     upcoming = _bookings(clinic.id, today, today + timedelta(days=2))
     failed = db.session.scalars(
-        select(OutboxMessage).join(Booking, OutboxMessage.booking_id == Booking.id)
+        select(OutboxMessage).join(Booking, OutboxMessage.about("booking", Booking.id))
         .where(Booking.clinic_id == clinic.id, OutboxMessage.status == "failed",
                OutboxMessage.recipient_id == Booking.patient_id)
         .order_by(OutboxMessage.due_at.desc()).limit(20)).all()
@@ -82,14 +82,13 @@ def dashboard():
         .options(joinedload(Booking.patient), joinedload(Booking.doctor))
         .order_by(Booking.starts_at)).all()
     return render_template("coordinator/dashboard.html", clinic=clinic, recent=recent,
-                           upcoming=upcoming, today=today, failed=failed, message_kinds=KINDS,
+                           upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
                            no_link=no_link)
 
 
 def _bookings(clinic_id: int, first: date, last_exclusive: date,
               doctor_id: int | None = None) -> list[Booking]:
-    start = datetime.combine(first, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
-    end = datetime.combine(last_exclusive, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
+    start, end = days_in_utc(first, last_exclusive)
     query = (select(Booking).options(joinedload(Booking.patient), joinedload(Booking.doctor),
                                      joinedload(Booking.consultation_type))
              .where(Booking.clinic_id == clinic_id, Booking.starts_at >= start,
@@ -116,17 +115,17 @@ def week():
     days = {monday + timedelta(days=i): [] for i in range(7)}
     for b in rows:
         days[b.starts_at.astimezone(CLINIC_ZONE).date()].append(b)
-    week_start = datetime.combine(monday, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
+    week_start, week_end = days_in_utc(monday, monday + timedelta(days=7))
     blocks: dict[date, list] = {day: [] for day in days}
     for exc in db.session.scalars(select(ScheduleException).where(
             ScheduleException.clinic_id == clinic.id,
-            ScheduleException.starts_at < week_start + timedelta(days=7),
+            ScheduleException.starts_at < week_end,
             ScheduleException.ends_at > week_start).order_by(ScheduleException.starts_at)):
         if doctor_id and exc.doctor_id not in (None, doctor_id):
             continue
         for day in days:
-            day_start = datetime.combine(day, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
-            if exc.starts_at < day_start + timedelta(days=1) and exc.ends_at > day_start:
+            day_start, day_end = days_in_utc(day)
+            if exc.starts_at < day_end and exc.ends_at > day_start:
                 blocks[day].append(exc)
     holidays = {h.day: h.name for h in db.session.scalars(select(Holiday).where(
         Holiday.day >= monday, Holiday.day < monday + timedelta(days=7)))}
@@ -148,10 +147,10 @@ def day():
     doctor_id = id_value(request.args.get("doctor"))
     rows = [b for b in _bookings(clinic.id, chosen, chosen + timedelta(days=1), doctor_id)
             if b.state in ACTIVE_STATES or request.args.get("all") == "1"]
-    start = datetime.combine(chosen, time.min, tzinfo=CLINIC_ZONE).astimezone(UTC)
+    start, end = days_in_utc(chosen)
     blocks = db.session.scalars(select(ScheduleException).where(
         ScheduleException.clinic_id == clinic.id,
-        ScheduleException.starts_at < start + timedelta(days=1),
+        ScheduleException.starts_at < end,
         ScheduleException.ends_at > start).order_by(ScheduleException.starts_at)).all()
     doctors = [d for d in clinic.doctors if d.active and (not doctor_id or d.id == doctor_id)]
     holiday = db.session.scalar(select(Holiday.name).where(Holiday.day == chosen))
@@ -168,9 +167,9 @@ def day():
 def resend_message(message_id: int):
     """Try a failed message again now."""
     message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.booking_id is None:
+    if message is None or message.subject_type != "booking":
         abort(404)
-    booking = _own_booking(message.booking_id)
+    booking = _own_booking(message.subject_id)
     apply(lambda: notifications.resend(message), _("The message will be sent again shortly."))
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id) + "#messages")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -31,5 +31,11 @@ def is_valid_zone(name: str | None) -> bool:
     return bool(name) and name in _known_zones()
 
 
-def to_zone(instant: datetime, zone: str) -> datetime:
-    return instant.astimezone(ZoneInfo(zone))
+def days_in_utc(first: date, last_exclusive: date | None = None,
+                zone: ZoneInfo = CLINIC_ZONE) -> tuple[datetime, datetime]:
+    """The days from `first` up to `last_exclusive` (just `first` by default), in `zone` (the
+    clinic's unless told), as a UTC range [start, end). Each end is a midnight in the zone, so
+    a day across a DST change is 23 or 25 hours long."""
+    last_exclusive = last_exclusive or first + timedelta(days=1)
+    return (datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC),
+            datetime.combine(last_exclusive, time.min, tzinfo=zone).astimezone(UTC))

@@ -1,29 +1,34 @@
-"""Writing messages into the outbox and sending those that are due.
+"""The outbox engine: writing messages into the outbox and sending those that are due.
 
-Rows are added in the transaction of the change that causes them (a listener on the booking
-state machine), so a crash or a broker outage never loses one. The worker claims due rows (on
-PostgreSQL with FOR UPDATE SKIP LOCKED), marks them `sending` and commits before it talks to
-the mail server; each row carries a stable Message-ID."""
+It knows no feature. Features register what a message can be about and each kind of message
+(`registry`); a row names its kind and its subject (`subject_type`, `subject_id`). Rows are
+added in the transaction of the change that causes them (a feature's listener), so a crash or
+a broker outage never loses one. The worker claims due rows (on PostgreSQL with FOR UPDATE SKIP
+LOCKED), marks them `sending` and commits before it talks to the mail server; each row carries
+a stable Message-ID."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import date, datetime, time, timedelta
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, g, has_app_context, render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import and_, event, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import and_, event, func, literal, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.accounts.models import User
+from booking.core.errors import Conflict
 from booking.core.locks import sqlite_write_lock
 from booking.core.types import utcnow
-from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
-from booking.notifications.kinds import KINDS, REMINDERS
+from booking.notifications import registry, smtp
 from booking.notifications.models import (
     CANCELLED,
     FAILED,
@@ -31,38 +36,59 @@ from booking.notifications.models import (
     SENDING,
     SENT,
     OutboxMessage,
-)
-from booking.scheduling import lifecycle
-from booking.scheduling.calendar import booking_calendar
-from booking.scheduling.models import (
-    CANCELLED_BY_CLINIC,
-    CANCELLED_BY_PATIENT,
-    COMPLETED,
-    CONFIRMED,
-    EXPIRED,
-    HELD,
-    NO_SHOW,
-    Booking,
+    may_move,
 )
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def queue(kind: str, booking: Booking, due_at: datetime | None = None, *,
-          recipient: User | None = None, payload: dict | None = None) -> OutboxMessage:
-    """Add a message about a booking (to its patient unless told) to the current transaction."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown message kind {kind!r}")
-    recipient = recipient or booking.patient
+class MessageNotFailed(Conflict):
+    code = "message_not_failed"
+
+
+def queue(kind: str, recipient: User, *, about: object | None = None,
+          due_at: datetime | None = None, payload: dict | None = None) -> OutboxMessage:
+    """Add a message of a registered kind to the current transaction, sent at `due_at` (now
+    by default) in the recipient's language."""
+    message_kind = registry.kind(kind)
+    subject_type = subject_id = None
+    if about is not None:
+        subject_type = registry.subject_type_of(about).name
+        subject_id = about.id  # type: ignore[attr-defined]
+    if subject_type != message_kind.about:
+        raise ValueError(f"{kind!r} is about {message_kind.about!r}, not {subject_type!r}")
     language = (recipient.language if recipient.language in current_app.config["LANGUAGES"]
                 else "en")
-    message = OutboxMessage(booking_id=booking.id, recipient_id=recipient.id, kind=kind,
-                            language=language, due_at=due_at or utcnow(), payload=payload or {})
+    message = OutboxMessage(subject_type=subject_type, subject_id=subject_id,
+                            recipient_id=recipient.id, kind=kind, language=language,
+                            due_at=due_at or utcnow(), payload=payload or {})
     db.session.add(message)
     if message.due_at <= utcnow():
         db.session.info["outbox_due_now"] = True
     return message
+
+
+def cancel_unsent(about: object, tag: str) -> None:
+    """Cancel the messages about `about` whose kind carries `tag` and that are not sent yet,
+    claimed ones included: on PostgreSQL this waits for one being sent right now (its row is
+    locked) and then leaves it as sent."""
+    names = [name for name, k in registry.kinds().items() if tag in k.tags]
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.about(registry.subject_type_of(about).name,
+                                   about.id),  # type: ignore[attr-defined]
+               OutboxMessage.kind.in_(names),
+               OutboxMessage.status.in_((PENDING, SENDING)))
+        .values(status=CANCELLED)
+        .execution_options(synchronize_session=False))
+
+
+def messages_about(about: object) -> list[OutboxMessage]:
+    """Every message about one object, in the order they are (or were) due."""
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.about(
+        registry.subject_type_of(about).name, about.id))  # type: ignore[attr-defined]
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)))
 
 
 @event.listens_for(Session, "after_commit")
@@ -87,77 +113,6 @@ def kick_worker(response):  # type: ignore[no-untyped-def]
             log.warning("could not reach the broker; the outbox sweep will send later",
                         exc_info=True)
     return response
-
-
-def queue_for_user(kind: str, user: User, due_at: datetime | None = None,
-                   payload: dict | None = None) -> OutboxMessage:
-    """Add a message that is not about one booking (account emails, digests)."""
-    language = user.language if user.language in current_app.config["LANGUAGES"] else "en"
-    message = OutboxMessage(recipient_id=user.id, kind=kind, language=language,
-                            due_at=due_at or utcnow(), payload=payload or {})
-    db.session.add(message)
-    db.session.info["outbox_due_now"] = True
-    return message
-
-
-def _schedule_reminders(booking: Booking, now: datetime) -> None:
-    for before in REMINDERS:
-        due = booking.starts_at - before
-        if due > now:  # a reminder whose moment has passed is not sent at all
-            queue("reminder", booking, due, payload={"starts_at": booking.starts_at.isoformat()})
-
-
-def _cancel_unsent_reminders(booking: Booking) -> None:
-    """Cancel the reminders (and video link emails) not sent yet, claimed ones included: on
-    PostgreSQL this waits for one being sent right now (its row is locked) and then leaves it
-    as sent. After a move, the "new time" email carries the link again."""
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.booking_id == booking.id,
-               OutboxMessage.kind.in_(("reminder", "video_link")),
-               OutboxMessage.status.in_((PENDING, SENDING)))
-        .values(status=CANCELLED)
-        .execution_options(synchronize_session=False))
-
-
-@lifecycle.booking_changed.connect
-def on_booking_changed(booking: Booking, event,  # type: ignore[no-untyped-def]
-                       previous_start: datetime | None = None) -> None:
-    """The booking state machine announced a change: queue what the patient should receive,
-    and tell the clinic what the patient did themselves."""
-    now = utcnow()
-    by_patient = event.actor_id is not None and event.actor_id == booking.patient_id
-    if event.from_state is None and event.to_state == HELD:
-        queue("hold_placed", booking)
-        if by_patient:
-            _tell_clinic("clinic_new_hold", booking)
-    elif event.from_state == event.to_state:  # moved to another time
-        _cancel_unsent_reminders(booking)
-        queue("booking_rescheduled", booking)
-        _schedule_reminders(booking, now)
-        if by_patient:
-            _tell_clinic("clinic_patient_moved", booking,
-                         {"previous_start": previous_start.isoformat()} if previous_start else {})
-    elif event.to_state == CONFIRMED:
-        queue("booking_confirmed", booking)
-        _schedule_reminders(booking, now)
-    elif event.to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC):
-        _cancel_unsent_reminders(booking)
-        queue("booking_cancelled", booking)
-        if by_patient:
-            _tell_clinic("clinic_patient_cancelled", booking)
-    elif event.to_state == EXPIRED:
-        queue("hold_expired", booking)
-    elif event.to_state in (COMPLETED, NO_SHOW):
-        _cancel_unsent_reminders(booking)
-
-
-@lifecycle.video_link_changed.connect
-def on_video_link_changed(booking: Booking, first: bool) -> None:  # type: ignore[no-untyped-def]
-    """The clinic set where a video consultation takes place: tell a confirmed patient now (a
-    held one reads it in the confirmation; every reminder carries it)."""
-    if booking.state == CONFIRMED:
-        queue("video_link", booking, payload={"changed": not first})
 
 
 # Sending --------------------------------------------------------------------------------------
@@ -219,7 +174,7 @@ def claim_due(now: datetime, limit: int | None = None) -> list[int]:
         if row.status == SENDING and row.attempts >= MAX_ATTEMPTS:
             row.status = FAILED
             row.last_error = (row.last_error or "the worker stopped before it finished sending")
-            _alert_clinic(row)
+            failed_for_good(row)
             continue
         row.status = SENDING
         row.claimed_at = now
@@ -230,57 +185,44 @@ def claim_due(now: datetime, limit: int | None = None) -> list[int]:
     return claimed
 
 
-def render(message: OutboxMessage, booking: Booking | None = None, *,
+def render(message: OutboxMessage, subject: Any = None, *,
            preview: bool = False) -> EmailMultiAlternatives:
-    """The email for a message, in the recipient's language, with times in their zone and in
-    Bangkok, and the calendar file when the kind has one (`booking`: already loaded).
-    `preview`: for staff reading it on screen; signed links are left out."""
-    kind = KINDS[message.kind]
-    if booking is None and message.booking_id is not None:
-        booking = _load_bookings([message.booking_id]).get(message.booking_id)
+    """The email for a message, in the recipient's language, as its kind builds it
+    (`subject`: the object it is about, already loaded). `preview`: for staff reading it on
+    screen; the kind leaves signed links out."""
+    kind = registry.kind(message.kind)
+    if subject is None and message.subject_type is not None:
+        subject = _load_subjects([message]).get((message.subject_type, message.subject_id))
     with force_locale(message.language):
-        context = {"user": message.recipient, "message": message}
-        if booking is None:
-            context.update(_context_without_booking(message, preview))
-            subject = str(kind.subject)
-        else:
-            context.update(booking=booking, link=current_app.config["BASE_URL"].rstrip("/")
-                           + f"/bookings/{booking.id}")
-            if message.payload.get("previous_start"):
-                context["previous_start"] = datetime.fromisoformat(
-                    message.payload["previous_start"])
-            subject = str(kind.subject) % {"ref": booking.reference}
+        context = {"user": message.recipient, "message": message,
+                   **kind.context(message, subject, preview)}
+        subject_line = str(kind.subject) % context
         text = render_template(f"emails/{kind.template}.txt", **context)
         html = render_template(f"emails/{kind.template}.html", **context)
-    email = EmailMultiAlternatives(subject=subject, body=text,
+    email = EmailMultiAlternatives(subject=subject_line, body=text,
                                    from_email=current_app.config["MAIL_DEFAULT_SENDER"],
                                    to=[message.recipient.email],
                                    headers={"Message-ID": message_id(message)})
     email.attach_alternative(html, "text/html")
-    if kind.ics and booking is not None:
-        email.attach(f"spinebridge-{booking.reference}.ics", booking_calendar(booking),
-                     "text/calendar")
+    for filename, content, mimetype in kind.attachments(message, subject):
+        email.attach(filename, content, mimetype)
     return email
 
 
-def _load_bookings(booking_ids) -> dict[int, Booking]:  # type: ignore[no-untyped-def]
-    """The bookings with everything an email about them shows, in two queries for a batch."""
-    if not booking_ids:
-        return {}
-    found = db.session.scalars(select(Booking).where(Booking.id.in_(set(booking_ids))).options(
-        joinedload(Booking.patient), joinedload(Booking.clinic), joinedload(Booking.doctor),
-        joinedload(Booking.consultation_type), selectinload(Booking.events),
-    )).unique()
-    return {booking.id: booking for booking in found}
+Subjects = dict[tuple[str, int], Any]
 
 
-def _context_without_booking(message: OutboxMessage, preview: bool) -> dict:
-    if message.kind == "daily_digest":
-        return digest_context(message)
-    # Imported here: the account emails module queues through this one.
-    from booking.accounts.emails import context_for
-
-    return context_for(message.kind, message.recipient, preview=preview)
+def _load_subjects(messages: list[OutboxMessage]) -> Subjects:
+    """What the messages are about, loaded by each subject type in a few queries a batch."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for message in messages:
+        if message.subject_type is not None and message.subject_id is not None:
+            wanted[message.subject_type].add(message.subject_id)
+    found: Subjects = {}
+    for name, ids in wanted.items():
+        for subject_id, obj in registry.subject_type(name).load(ids).items():
+            found[(name, subject_id)] = obj
+    return found
 
 
 def message_id(message: OutboxMessage) -> str:
@@ -303,18 +245,20 @@ def send_batch(ids: list[int]) -> list[str]:
     try:
         messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
                                       .options(selectinload(OutboxMessage.recipient))).all()
-        bookings = _load_bookings([m.booking_id for m in messages if m.booking_id])
+        subject_types = {m.id: m.subject_type for m in messages}
+        subjects = _load_subjects(list(messages))
         db.session.commit()  # nothing is held between two messages
-        return [_send_one_safely(message_id_, bookings) for message_id_ in ids]
+        return [_send_one_safely(message_id_, subject_types.get(message_id_), subjects)
+                for message_id_ in ids]
     finally:
         session.expire_on_commit = keep
 
 
-def _send_one_safely(message_id_: int, bookings: dict[int, Booking]) -> str:
+def _send_one_safely(message_id_: int, subject_type: str | None, subjects: Subjects) -> str:
     """One row's trouble (a lost database connection, say) must not strand the rest of the
     batch: it is logged, and that row is claimed again when its lease lapses."""
     try:
-        return _send_one(message_id_, bookings)
+        return _send_one(message_id_, subject_type, subjects)
     except Exception:
         log.exception("message %s: unexpected error while sending; it will be retried",
                       message_id_)
@@ -322,46 +266,59 @@ def _send_one_safely(message_id_: int, bookings: dict[int, Booking]) -> str:
         return "error"
 
 
-def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
-    # Lock the row and read what may have changed since the batch was read (plain rows, not
-    # objects: this runs once per email).
-    found = db.session.execute(
-        select(OutboxMessage.status, OutboxMessage.attempts, Booking.updated_at)
-        .select_from(OutboxMessage)
-        .outerjoin(Booking, Booking.id == OutboxMessage.booking_id)
-        .where(OutboxMessage.id == message_id_)
-        .with_for_update(of=OutboxMessage)).first()
+def _locked_state(message_id_: int, subject_type: str | None):  # type: ignore[no-untyped-def]
+    """Lock the row and read what may have changed since the batch was read: its status, its
+    attempts and its subject's version (plain values, not objects: this runs once per email)."""
+    registered = registry.subject_type(subject_type) if subject_type else None
+    if registered is None or registered.version is None:
+        query = select(OutboxMessage.status, OutboxMessage.attempts,
+                       literal(None).label("version"))
+    else:
+        query = (select(OutboxMessage.status, OutboxMessage.attempts,
+                        registered.version.label("version"))
+                 .select_from(OutboxMessage)
+                 .outerjoin(registered.model, and_(
+                     OutboxMessage.subject_type == subject_type,
+                     registered.model.id == OutboxMessage.subject_id)))
+    return db.session.execute(query.where(OutboxMessage.id == message_id_)
+                              .with_for_update(of=OutboxMessage)).first()
+
+
+def _send_one(message_id_: int, subject_type: str | None, subjects: Subjects) -> str:
+    found = _locked_state(message_id_, subject_type)
     message = db.session.get(OutboxMessage, message_id_)
     if (found is None or found.status != SENDING or message is None
             or not _taken_on_sqlite(message)):
         db.session.commit()  # (a rollback would also expire the batch's preloaded rows)
         return "skipped"  # already sent, cancelled, never claimed, or taken by another task
     set_committed_value(message, "attempts", found.attempts)
-    booking = bookings.get(message.booking_id) if message.booking_id else None
-    if booking is not None and booking.updated_at != found.updated_at:
-        db.session.refresh(booking)  # it changed since the batch was read
-    if message.booking_id is not None and booking is None:
-        booking = _load_bookings([message.booking_id]).get(message.booking_id)
-    if booking is not None and _stale(message, booking):
+    kind = registry.kind(message.kind)
+    subject = None
+    if message.subject_type is not None:
+        key = (message.subject_type, message.subject_id)
+        subject = subjects.get(key)
+        registered = registry.subject_type(message.subject_type)
+        if subject is not None and registered.version is not None and \
+                getattr(subject, registered.version.key) != found.version:
+            db.session.refresh(subject)  # it changed since the batch was read
+        if subject is None:
+            subject = _load_subjects([message]).get(key)
+    if not kind.still_wanted(message, subject):
         return _finish(message, status=CANCELLED, provider_message_id=None)  # moved or ended
-    if booking is None and KINDS[message.kind].to_clinic and \
-            not message.recipient.receives_clinic_alerts:
-        # A digest for someone who may no longer read the clinic's patients (see _stale).
-        return _finish(message, status=CANCELLED, provider_message_id=None)
     try:
-        email = render(message, booking)
+        email = render(message, subject)
     except Exception as exc:  # a bug in a template or a missing row: retrying will not help
         log.exception("message %s could not be rendered", message.id)
         return _finish(message, status=FAILED, provider_message_id=None,
                        last_error=f"render: {type(exc).__name__}: {exc}"[:1000])
     try:
-        _deliver(email)
+        smtp.deliver(email)
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("message %s not sent (attempt %s): %s", message.id, message.attempts, exc)
         error = f"{type(exc).__name__}: {exc}"[:1000]
         if message.attempts >= MAX_ATTEMPTS:
             set_committed_value(message, "last_error", error)
-            _alert_clinic(message)
+            failed_for_good(message)
             return _finish(message, status=FAILED, last_error=error, provider_message_id=None)
         return _finish(message, status=PENDING, last_error=error, provider_message_id=None,
                        due_at=utcnow() + timedelta(minutes=2 ** message.attempts))
@@ -371,31 +328,27 @@ def _send_one(message_id_: int, bookings: dict[int, Booking]) -> str:
 
 def _finish(message: OutboxMessage, **values) -> str:  # type: ignore[no-untyped-def]
     """Write a message's outcome with one UPDATE and commit (which releases its lock)."""
-    db.session.execute(update(OutboxMessage.__table__)
-                       .where(OutboxMessage.__table__.c.id == message.id).values(**values))
+    table = OutboxMessage.__table__
+    assert may_move(SENDING, values["status"])  # every outcome is written for a claimed row
+    db.session.execute(update(table).where(table.c.id == message.id, table.c.status == SENDING)
+                       .values(**values))
     db.session.commit()
     for name, value in values.items():
         set_committed_value(message, name, value)
-    return values["status"]
+    return str(values["status"])
 
 
-def _stale(message: OutboxMessage, booking: Booking) -> bool:
-    """A message that should no longer go: a reminder (or video link) for a booking that is
-    no longer confirmed, or for a time it no longer has; a message to a coordinator who has
-    since left the clinic, been suspended or turned booking alerts off (or who has not accepted
-    their invitation: User.receives_clinic_alerts); news of a hold that has already ended."""
-    if KINDS[message.kind].to_clinic:
-        staff = message.recipient
-        if not (staff.receives_clinic_alerts and staff.clinic_id == booking.clinic_id):
-            return True
-        if message.kind.startswith("clinic_") and not staff.booking_alerts:
-            return True
-        return message.kind == "clinic_new_hold" and booking.state != HELD
-    if message.kind not in ("reminder", "video_link"):
-        return False
-    made_for = message.payload.get("starts_at")
-    return booking.state != CONFIRMED or (
-        made_for is not None and datetime.fromisoformat(made_for) != booking.starts_at)
+def failed_for_good(message: OutboxMessage) -> None:
+    """A message will not be tried again: its subject type's feature decides who is told
+    (never about a message to staff, which would only raise another alert)."""
+    if message.subject_type is None or registry.kind(message.kind).to_staff:
+        return
+    registered = registry.subject_type(message.subject_type)
+    if registered.on_failure is None:
+        return
+    subject = registered.load([message.subject_id]).get(message.subject_id)
+    if subject is not None:
+        registered.on_failure(message, subject)
 
 
 def _taken_on_sqlite(message: OutboxMessage) -> bool:
@@ -414,47 +367,6 @@ def _taken_on_sqlite(message: OutboxMessage) -> bool:
     return taken == 1
 
 
-def _connection():  # type: ignore[no-untyped-def]
-    """This process's open connection to the mail server, opened on first use and reused (a
-    new SMTP session per email costs more than rendering it)."""
-    state = current_app.extensions["mailman"]
-    key = (state.backend, state.server, state.port)
-    cached = current_app.extensions.get("outbox_connection")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    _drop_connection()
-    connection = state.get_connection(fail_silently=False)
-    if hasattr(connection, "open"):
-        connection.open()
-    current_app.extensions["outbox_connection"] = (key, connection)
-    return connection
-
-
-def _drop_connection() -> None:
-    cached = current_app.extensions.pop("outbox_connection", None)
-    if cached is not None:
-        try:
-            cached[1].close()
-        except (smtplib.SMTPException, OSError):
-            pass
-
-
-def _deliver(email: EmailMultiAlternatives) -> None:
-    """Send over the reused connection; one reconnect if the server had closed it while idle."""
-    for attempt in (1, 2):
-        email.connection = _connection()
-        try:
-            email.send(fail_silently=False)
-            return
-        except smtplib.SMTPServerDisconnected:
-            _drop_connection()
-            if attempt == 2:
-                raise
-        except (smtplib.SMTPException, OSError):
-            _drop_connection()
-            raise
-
-
 def batches(ids: list[int]) -> list[list[int]]:
     """Claimed ids cut into the batches one send task takes."""
     size = batch_size()
@@ -462,7 +374,9 @@ def batches(ids: list[int]) -> list[list[int]]:
 
 
 def dispatch_due(now: datetime | None = None) -> dict[str, int]:
-    """Send every message that is due now (the beat task runs this every minute)."""
+    """Claim and send every message that is due now, in this process (tests, the bench, a
+    shell). The worker does not call this: its beat task `notifications.dispatch_due` claims
+    and hands the claims to `send_batch` tasks."""
     counts: dict[str, int] = {}
     limit = sweep_limit()
     while True:
@@ -475,64 +389,12 @@ def dispatch_due(now: datetime | None = None) -> dict[str, int]:
 
 
 def resend(message: OutboxMessage) -> None:
-    """A coordinator asks for a failed message to be tried again now."""
-    if message.status == FAILED:
-        message.status = PENDING
-        message.attempts = 0
-        message.due_at = utcnow()
-        message.provider_message_id = None
-
-
-# Messages to coordinators ------------------------------------------------------------------------
-
-def _coordinators(clinic_id: int) -> list[User]:
-    """Who receives the clinic's alerts (patient names inside): User.receives_clinic_alerts,
-    so an invited coordinator who has not accepted yet is left out."""
-    return list(db.session.scalars(select(User).where(
-        User.receives_clinic_alerts, User.clinic_id == clinic_id)))
-
-
-def _tell_clinic(kind: str, booking: Booking, payload: dict | None = None) -> None:
-    """Queue a message to each coordinator of the booking's clinic; news of a patient's own
-    hold, move or cancellation only to those who asked for it (their profile)."""
-    for coordinator in _coordinators(booking.clinic_id):
-        if kind == "message_failed" or coordinator.booking_alerts:
-            queue(kind, booking, recipient=coordinator, payload=payload)
-
-
-def _alert_clinic(message: OutboxMessage) -> None:
-    """Tell the clinic's coordinators that a patient message failed (never about a message
-    to the clinic itself)."""
-    if message.booking_id is None or KINDS[message.kind].to_clinic:
-        return
-    booking = db.session.get(Booking, message.booking_id)
-    _tell_clinic("message_failed", booking,
-                 {"failed_kind": message.kind, "error": message.last_error[:300]})
-
-
-def queue_daily_digests(now: datetime | None = None) -> int:
-    """Queue, once a day, each coordinator's list of tomorrow's consultations (Bangkok days)."""
-    now = now or utcnow()
-    tomorrow = (now.astimezone(CLINIC_ZONE) + timedelta(days=1)).date().isoformat()
-    recent = db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == "daily_digest", OutboxMessage.due_at >= now - timedelta(days=2)))
-    already = {m.recipient_id for m in recent if m.payload.get("day") == tomorrow}
-    count = 0
-    for coordinator in db.session.scalars(select(User).where(User.receives_clinic_alerts)):
-        if coordinator.id not in already:
-            queue_for_user("daily_digest", coordinator, due_at=now, payload={"day": tomorrow})
-            count += 1
-    return count
-
-
-def digest_context(message: OutboxMessage) -> dict:
-    """Tomorrow's active bookings at the coordinator's clinic, in Bangkok time."""
-    day = date.fromisoformat(message.payload["day"])
-    start = datetime.combine(day, time.min, tzinfo=CLINIC_ZONE)
-    bookings = db.session.scalars(select(Booking).where(
-        Booking.clinic_id == message.recipient.clinic_id,
-        Booking.state.in_((HELD, CONFIRMED)),
-        Booking.starts_at >= start, Booking.starts_at < start + timedelta(days=1),
-    ).order_by(Booking.starts_at)).all()
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return {"day": day, "bookings": bookings, "link": f"{base}/coordinator/day?date={day}"}
+    """Staff ask for a failed message to be tried again now; only a failed one may go back to
+    pending (a sent, queued or cancelled one answers why not)."""
+    if not may_move(message.status, PENDING) or message.status != FAILED:
+        raise MessageNotFailed(_l("This message has not failed (it is %(status)s), so there "
+                                  "is nothing to send again.", status=message.status))
+    message.status = PENDING
+    message.attempts = 0
+    message.due_at = utcnow()
+    message.provider_message_id = None

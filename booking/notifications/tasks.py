@@ -35,19 +35,3 @@ def send_batch(self, message_ids: list[int]) -> list[str]:  # type: ignore[no-un
     if services.any_due(now) and services.claim_room(now) >= services.batch_size():
         self.app.tasks["notifications.dispatch_due"].delay()
     return outcomes
-
-
-@shared_task(name="notifications.send_message", acks_late=True)
-def send_message(message_id: int) -> str:
-    """Send one claimed message; delivered twice, it still sends one email."""
-    return services.send(message_id)
-
-
-@shared_task(name="notifications.queue_daily_digests")
-def queue_daily_digests() -> int:
-    """Each coordinator's list of tomorrow's consultations, once a day."""
-    from booking.extensions import db
-
-    count = services.queue_daily_digests()
-    db.session.commit()
-    return count

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from booking.extensions import db
-from booking.scheduling import services
+from booking.scheduling import messages, services
 
 log = logging.getLogger(__name__)
 
@@ -20,3 +20,11 @@ def expire_holds() -> int:
     if expired:
         log.info("expired %d holds", len(expired))
     return len(expired)
+
+
+@shared_task(name="scheduling.queue_daily_digests")
+def queue_daily_digests() -> int:
+    """Each coordinator's list of tomorrow's consultations, once a day."""
+    count = messages.queue_daily_digests()
+    db.session.commit()
+    return count

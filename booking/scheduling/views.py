@@ -3,7 +3,7 @@ manage the booking. Coordinators use booking/coordinator."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -29,10 +29,10 @@ from booking.core.ids import id_value
 from booking.core.inputs import MAX_DAY, MIN_DAY, parse_day
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
-from booking.core.zones import all_zones, is_valid_zone
+from booking.core.zones import all_zones, days_in_utc, is_valid_zone
 from booking.extensions import db
-from booking.notifications.kinds import KINDS
-from booking.notifications.models import OutboxMessage
+from booking.notifications import services as outbox
+from booking.notifications.registry import kinds
 from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
 from booking.scheduling import services
@@ -111,9 +111,7 @@ def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
     tz = ZoneInfo(zone)
     today = utcnow().astimezone(tz).date()
     first = max(parse_day(request.args.get("week"), "week", today), today)
-    start = datetime.combine(first, time.min, tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(first + timedelta(days=DAYS_PER_PAGE), time.min,
-                           tzinfo=tz).astimezone(UTC)
+    start, end = days_in_utc(first, first + timedelta(days=DAYS_PER_PAGE), tz)
     slots = find_slots(ctype, start=start, end=end, now=utcnow(),
                        doctor_ids=[doctor_id] if doctor_id else None)
     if not doctor_id:
@@ -200,9 +198,7 @@ def booking_detail(booking_id: int):
 def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> str:
     """The booking page (also shown again, with what was typed, when a staff form is refused)."""
     doctor = db.session.get(Doctor, booking.doctor_id)
-    messages = db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.booking_id == booking.id).order_by(OutboxMessage.due_at,
-                                                         OutboxMessage.id)).all()
+    messages = outbox.messages_about(booking)
     reminders = [m.due_at for m in messages if m.kind == "reminder" and m.status == "pending"]
     if current_user.is_patient:  # what was sent to them, not the clinic's own messages
         messages = [m for m in messages
@@ -214,7 +210,7 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
         screening = db.session.get(Screening, booking.screening_id)
     return render_template("scheduling/booking.html", booking=booking, doctor=doctor,
                            now=utcnow(), consents=CONSENTS, messages=messages,
-                           message_kinds=KINDS, documents=documents_for_booking(booking),
+                           message_kinds=kinds(), documents=documents_for_booking(booking),
                            video_form=video_form, reminders=reminders,
                            missing=services.missing_for_confirmation(booking),
                            missing_labels=services.MISSING_LABELS, screening=screening,

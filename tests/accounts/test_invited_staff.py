@@ -14,6 +14,7 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import messages as booking_messages
 from booking.scheduling import services as scheduling
 from tests.conftest import post_form
 from tests.mailsink import first_link
@@ -81,12 +82,12 @@ def test_failure_alerts_skip_invited_coordinators(app, as_role, demo, mail_sink)
         message = db.session.scalar(select(OutboxMessage).where(
             OutboxMessage.kind == "hold_placed"))
         message.last_error = "550 mailbox unavailable"
-        outbox._alert_clinic(message)  # what a message's last failed attempt calls
+        outbox.failed_for_good(message)  # what a message's last failed attempt calls
         db.session.commit()
         recipients = set(db.session.scalars(
             select(User.email).join(OutboxMessage, OutboxMessage.recipient_id == User.id)
             .where(OutboxMessage.kind == "message_failed",
-                   OutboxMessage.booking_id == booking.id)))
+                   OutboxMessage.about("booking", booking.id))))
         assert recipients == {COORDINATOR}
 
 
@@ -97,7 +98,8 @@ def test_the_daily_digest_skips_invited_coordinators_and_is_checked_when_sent(ap
         screen()
         booking = hold(confirm=True)
         evening = (booking.starts_at.astimezone(CLINIC_ZONE) - timedelta(days=1)).replace(hour=18)
-        assert outbox.queue_daily_digests(now=evening) == 3  # the demo coordinators, not Nok
+        # The demo coordinators, not Nok:
+        assert booking_messages.queue_daily_digests(now=evening) == 3
         db.session.commit()
         assert "daily_digest" not in _kinds_for(INVITED)
 
@@ -105,7 +107,7 @@ def test_the_daily_digest_skips_invited_coordinators_and_is_checked_when_sent(ap
         db.session.execute(OutboxMessage.__table__.delete().where(
             OutboxMessage.kind == "daily_digest"))
         db.session.commit()
-        assert outbox.queue_daily_digests(now=evening) == 3
+        assert booking_messages.queue_daily_digests(now=evening) == 3
         user(COORDINATOR).active = False
         db.session.commit()
         outbox.dispatch_due(now=evening)

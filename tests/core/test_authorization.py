@@ -135,7 +135,7 @@ def _sample_args(app) -> dict[str, object]:
             "document_id": _sample_document(booking),
             "token_id": _sample_token(booking.patient),
             "message_id": db.session.scalar(select(OutboxMessage.id).where(
-                OutboxMessage.booking_id == booking.id)),
+                OutboxMessage.about("booking", booking.id))),
             "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
             # What the coordinator's email search hands on (never a bare patient id).
             "patient_ref": patient_ref(booking.patient, clinic.id),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import messages as booking_messages
 from booking.scheduling import services
 from tests.scheduling.helpers import ctype_for, first_free, hold, user
 
@@ -153,7 +154,7 @@ def test_ending_batches_pull_the_next_claims_when_claims_in_flight_are_capped(ap
             outbox.dispatch_due()
             mail_sink.clear()
             for _ in range(6):
-                outbox.queue("hold_placed", booking)
+                booking_messages.queue("hold_placed", booking)
             db.session.commit()
         # One sweep may claim only 2 (the cap); each batch that ends asks for the next.
         app.extensions["celery"].tasks["notifications.dispatch_due"].delay()

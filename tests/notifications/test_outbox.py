@@ -12,6 +12,7 @@ from sqlalchemy import select
 from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import messages as booking_messages
 from booking.scheduling import services
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
@@ -21,8 +22,8 @@ from tests.scheduling.helpers import ctype_for, first_free, hold, user
 def rows(booking_id: int) -> list[tuple[str, str, datetime]]:
     """The patient's messages about a booking (not the clinic's own alerts)."""
     return [(m.kind, m.status, m.due_at) for m in db.session.scalars(
-        select(OutboxMessage).join(Booking, Booking.id == OutboxMessage.booking_id)
-        .where(OutboxMessage.booking_id == booking_id,
+        select(OutboxMessage).join(Booking, OutboxMessage.about("booking", Booking.id))
+        .where(OutboxMessage.about("booking", booking_id),
                OutboxMessage.recipient_id == Booking.patient_id)
         .order_by(OutboxMessage.due_at, OutboxMessage.id))]
 
@@ -38,7 +39,7 @@ def test_hold_and_confirmation_queue_messages_and_four_reminders(ctx, demo):
     assert [(k, s) for k, s, _ in rows(booking.id)] == [("hold_placed", "pending")]
     _confirm(booking)
     reminders = [due for kind, _, due in rows(booking.id) if kind == "reminder"]
-    expected = [booking.starts_at - d for d in outbox.REMINDERS if booking.starts_at - d >
+    expected = [booking.starts_at - d for d in booking_messages.REMINDERS if booking.starts_at - d >
                 datetime.now(UTC)]
     assert sorted(reminders) == sorted(expected)  # a reminder already past is not queued
     assert ("booking_confirmed", "pending") in [(k, s) for k, s, _ in rows(booking.id)]
@@ -84,7 +85,7 @@ def test_reschedule_moves_pending_reminders_and_cancel_cancels_them(ctx, demo):
     db.session.commit()
     live = [due for kind, status, due in rows(booking.id)
             if kind == "reminder" and status == "pending"]
-    assert sorted(live) == sorted(new.start - d for d in outbox.REMINDERS
+    assert sorted(live) == sorted(new.start - d for d in booking_messages.REMINDERS
                                   if new.start - d > datetime.now(UTC))
     assert ("booking_rescheduled", "pending") in [(k, s) for k, s, _ in rows(booking.id)]
     services.cancel(user("patient@example.com"), booking)
@@ -125,7 +126,8 @@ def test_smtp_refusing_retries_with_backoff_then_fails(app, demo, mail_sink):
             for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
                 outbox.dispatch_due(now=datetime.now(UTC) + timedelta(days=attempt))
                 message = db.session.scalar(select(OutboxMessage).where(
-                    OutboxMessage.booking_id == booking_id, OutboxMessage.kind == "hold_placed"))
+                    OutboxMessage.about("booking", booking_id),
+                    OutboxMessage.kind == "hold_placed"))
                 assert message.attempts == attempt and "Error" in message.last_error
             assert message.status == "failed"
     finally:
@@ -133,7 +135,7 @@ def test_smtp_refusing_retries_with_backoff_then_fails(app, demo, mail_sink):
     with app.app_context():
         db.session.remove()
         message = db.session.scalar(select(OutboxMessage).where(
-            OutboxMessage.booking_id == booking_id, OutboxMessage.kind == "hold_placed"))
+            OutboxMessage.about("booking", booking_id), OutboxMessage.kind == "hold_placed"))
         outbox.resend(message)
         db.session.commit()
         assert outbox.dispatch_due() == {"sent": 2}  # the message, and the clinic's alert
@@ -237,7 +239,7 @@ def test_a_failed_message_alerts_the_coordinator_and_shows_on_the_dashboard(app,
         state.port = mail_sink.port
     with app.app_context():
         kinds = [(m.kind, m.recipient.email, m.status) for m in db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.booking_id == booking_id))]
+            select(OutboxMessage).where(OutboxMessage.about("booking", booking_id)))]
         assert ("hold_placed", "patient@example.com", "failed") in kinds
         assert ("message_failed", "coordinator@sukhumvit-spine.example.com", "pending") in kinds
         outbox.dispatch_due()
@@ -255,9 +257,9 @@ def test_daily_digest_lists_tomorrows_consultations_once(app, demo, mail_sink):
         starts = booking.starts_at
         # "Now" is the evening before the consultation, in Bangkok.
         evening = (starts.astimezone(CLINIC_ZONE) - timedelta(days=1)).replace(hour=18)
-        assert outbox.queue_daily_digests(now=evening) == 3  # one per demo coordinator
+        assert booking_messages.queue_daily_digests(now=evening) == 3  # one per demo coordinator
         db.session.commit()
-        assert outbox.queue_daily_digests(now=evening) == 0  # not twice
+        assert booking_messages.queue_daily_digests(now=evening) == 0  # not twice
         db.session.commit()
         outbox.dispatch_due(now=evening)
     [digest] = mail_sink.wait_for("coordinator@sukhumvit-spine.example.com")
@@ -313,7 +315,7 @@ def _claimed_messages(count: int, mail_sink) -> tuple[Booking, list[int]]:  # no
     outbox.dispatch_due()
     mail_sink.clear()
     for _ in range(count):
-        outbox.queue("hold_placed", booking)
+        booking_messages.queue("hold_placed", booking)
     db.session.commit()
     claimed = outbox.claim_due(datetime.now(UTC))
     assert len(claimed) == count
@@ -338,7 +340,7 @@ def test_one_sweep_task_drains_a_backlog_larger_than_a_sweep(app, demo, mail_sin
         with app.app_context():
             booking = hold()
             for _ in range(7):  # 8 due in all: three full sweeps and a last one
-                outbox.queue("hold_placed", booking)
+                booking_messages.queue("hold_placed", booking)
             db.session.commit()
             booking_id = booking.id
         app.extensions["celery"].tasks["notifications.dispatch_due"].delay()
@@ -356,7 +358,7 @@ def test_a_reminder_made_for_another_time_than_the_booking_has_is_dropped(ctx, d
     _confirm(booking)
     outbox.dispatch_due()
     mail_sink.clear()
-    reminder = outbox.queue("reminder", booking, payload={
+    reminder = booking_messages.queue("reminder", booking, payload={
         "starts_at": (booking.starts_at - timedelta(days=1)).isoformat()})
     db.session.commit()
     assert reminder.id in outbox.claim_due(datetime.now(UTC))
@@ -372,9 +374,10 @@ def test_one_broken_row_does_not_strand_its_batch_and_fails_after_its_attempts(a
             booking = hold(confirm=True)
             outbox.dispatch_due()
             mail_sink.clear()
-            first = outbox.queue("hold_placed", booking)
-            broken = outbox.queue("reminder", booking, payload={"starts_at": "not a time"})
-            last = outbox.queue("hold_placed", booking)
+            first = booking_messages.queue("hold_placed", booking)
+            broken = booking_messages.queue("reminder", booking,
+                                            payload={"starts_at": "not a time"})
+            last = booking_messages.queue("hold_placed", booking)
             db.session.commit()
             ids = [first.id, broken.id, last.id]
             assert outbox.claim_due(datetime.now(UTC)) == ids
@@ -401,7 +404,7 @@ def test_claims_waiting_to_be_sent_are_capped(app, demo):
         with app.app_context():
             booking = hold()
             for _ in range(4):
-                outbox.queue("hold_placed", booking)
+                booking_messages.queue("hold_placed", booking)
             db.session.commit()
             now = datetime.now(UTC)
             assert outbox.claim_room(now) == 3

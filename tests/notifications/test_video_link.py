@@ -77,7 +77,7 @@ def test_reminders_carry_the_link(app, demo, mail_sink):
         outbox.dispatch_due()
         mail_sink.clear()
         last_reminder = max(m.due_at for m in db.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.booking_id == booking.id, OutboxMessage.kind == "reminder")))
+            OutboxMessage.about("booking", booking.id), OutboxMessage.kind == "reminder")))
         assert outbox.dispatch_due(last_reminder + timedelta(seconds=1))["sent"] >= 1
     reminders = [m for m in mail_sink.wait_for("patient@example.com")
                  if str(m["Subject"]).startswith("Reminder:")]
@@ -160,7 +160,7 @@ def test_a_cancelled_booking_no_longer_gives_out_its_link(app, demo, mail_sink):
         db.session.commit()
         outbox.dispatch_due()
         statuses = {m.kind: m.status for m in db.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.booking_id == booking.id))}
+            OutboxMessage.about("booking", booking.id)))}
     [email] = mail_sink.wait_for("patient@example.com")
     assert str(email["Subject"]).startswith("Booking cancelled")
     assert LINK not in email.get_body(("plain",)).get_content()

@@ -71,7 +71,7 @@ def count(model, *where) -> int:
 
 def messages(booking_id: int) -> Counter:
     return Counter(db.session.scalars(select(OutboxMessage.kind).where(
-        OutboxMessage.booking_id == booking_id)))
+        OutboxMessage.about("booking", booking_id))))
 
 
 def test_ten_simultaneous_confirms_confirm_once_and_send_once(app, demo):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import messages as booking_messages
 from tests.conftest import ON_POSTGRES
 from tests.scheduling.helpers import hold
 
@@ -51,9 +52,7 @@ def test_messages_survive_a_worker_killed_mid_batch(app, demo, mail_sink, tmp_pa
     with app.app_context():
         booking = hold()
         for _ in range(39):  # 40 due messages in all
-            from booking.notifications import services as outbox
-
-            outbox.queue("hold_placed", booking)
+            booking_messages.queue("hold_placed", booking)
         db.session.commit()
         ids = set(db.session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.kind == "hold_placed")))  # the patient's 40 (the clinic is told too)
