@@ -32,13 +32,6 @@ class Slot:
     end: datetime
     doctor_id: int
 
-    def blocked(self, ctype: ConsultationType) -> Interval:
-        return (self.start - timedelta(minutes=ctype.buffer_before_minutes),
-                self.end + timedelta(minutes=ctype.buffer_after_minutes))
-
-    def in_zone(self, zone: str) -> datetime:
-        return self.start.astimezone(ZoneInfo(zone))
-
 
 def _subtract(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
     """Intervals with every cut removed."""
