@@ -56,7 +56,7 @@ def booking(b: Booking) -> dict:
         "deposit": {"amount_minor": b.deposit_minor, "currency": b.currency},
         # Where a video consultation takes place, once the clinic set it and the booking is
         # confirmed (as on the booking page).
-        "video_url": b.video_url if b.state == "confirmed" else None,
+        "video_url": b.joinable_video_url,
         "history": [{"at": iso(e.at), "from": e.from_state, "to": e.to_state,
                      "detail": e.detail} for e in b.events],
         "required_consents": [consent_status(b, kind) for kind in CONSENTS],

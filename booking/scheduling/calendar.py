@@ -31,8 +31,8 @@ def booking_calendar(booking: Booking) -> bytes:
     event.add("summary", f"{ctype.name} – {clinic.name} ({booking.reference})")
     if ctype.mode == "in_person":
         event.add("location", clinic.address)
-    elif booking.video_url:
-        event.add("location", booking.video_url)
+    elif booking.joinable_video_url:
+        event.add("location", booking.joinable_video_url)
     else:
         event.add("location", "Video call – the link is sent before the consultation")
     link = current_app.config["BASE_URL"].rstrip("/") + f"/bookings/{booking.id}"

@@ -174,6 +174,12 @@ class Booking(TimestampMixin, db.Model):
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    @property
+    def joinable_video_url(self) -> str | None:
+        """The video link as the patient may use it: only for a confirmed booking (the one
+        rule every page, email, calendar file and API answer asks)."""
+        return self.video_url if self.state == CONFIRMED else None
+
 
 class BookingEvent(db.Model):
     """The history of one booking: every state change and every move, oldest first."""

@@ -165,6 +165,9 @@ def test_a_cancelled_booking_no_longer_gives_out_its_link(app, demo, mail_sink):
     assert str(email["Subject"]).startswith("Booking cancelled")
     assert LINK not in email.get_body(("plain",)).get_content()
     assert LINK not in email.get_body(("html",)).get_content()
+    ics = next(p for p in email.iter_attachments() if p.get_content_type() == "text/calendar")
+    event = Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
+    assert event["STATUS"] == "CANCELLED" and LINK not in str(event["LOCATION"])
     assert statuses["reminder"] == "cancelled"
 
 
