@@ -31,15 +31,6 @@ REGULATORY_EXPLAINED = {
     ),
 }
 MODE_LABELS = {"video": _l("Video call"), "in_person": _l("In person, in Bangkok")}
-STATE_LABELS = {
-    "held": _l("Held — awaiting deposit"),
-    "confirmed": _l("Confirmed"),
-    "completed": _l("Completed"),
-    "no_show": _l("No-show"),
-    "expired": _l("Hold expired"),
-    "cancelled_by_patient": _l("Cancelled by the patient"),
-    "cancelled_by_clinic": _l("Cancelled by the clinic"),
-}
 
 
 def _plain_lazy_strings(value: object) -> object:
@@ -51,6 +42,7 @@ def _plain_lazy_strings(value: object) -> object:
 
 def register(app: Flask) -> None:
     from booking.catalogue.services import display_price
+    from booking.scheduling.models import STATE_LABELS, BookingState
 
     app.jinja_env.finalize = _plain_lazy_strings
     @app.context_processor
@@ -66,6 +58,7 @@ def register(app: Flask) -> None:
             "regulatory_explained": REGULATORY_EXPLAINED,
             "mode_labels": MODE_LABELS,
             "state_labels": STATE_LABELS,
+            "BookingState": BookingState,
             "price": display_price,
             "here": request.full_path.rstrip("?") if request else "/",
         }

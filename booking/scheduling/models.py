@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -26,18 +28,43 @@ if TYPE_CHECKING:
     from booking.accounts.models import User
     from booking.catalogue.models import Clinic, ConsultationType, Doctor
 
-HELD = "held"
-CONFIRMED = "confirmed"
-COMPLETED = "completed"
-NO_SHOW = "no_show"
-EXPIRED = "expired"
-CANCELLED_BY_PATIENT = "cancelled_by_patient"
-CANCELLED_BY_CLINIC = "cancelled_by_clinic"
-STATES = (HELD, CONFIRMED, COMPLETED, NO_SHOW, EXPIRED, CANCELLED_BY_PATIENT,
-          CANCELLED_BY_CLINIC)
+
+class BookingState(StrEnum):
+    """A booking's states: the one list the column's check constraint, the state machine's
+    table (lifecycle.TRANSITIONS), the labels and the templates use."""
+
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    EXPIRED = "expired"
+    CANCELLED_BY_PATIENT = "cancelled_by_patient"
+    CANCELLED_BY_CLINIC = "cancelled_by_clinic"
+
+
+(HELD, CONFIRMED, COMPLETED, NO_SHOW, EXPIRED, CANCELLED_BY_PATIENT,
+ CANCELLED_BY_CLINIC) = BookingState
+STATES = tuple(BookingState)
+#: What each state is called on pages and in emails.
+STATE_LABELS = {
+    BookingState.HELD: _l("Held — awaiting deposit"),
+    BookingState.CONFIRMED: _l("Confirmed"),
+    BookingState.COMPLETED: _l("Completed"),
+    BookingState.NO_SHOW: _l("No-show"),
+    BookingState.EXPIRED: _l("Hold expired"),
+    BookingState.CANCELLED_BY_PATIENT: _l("Cancelled by the patient"),
+    BookingState.CANCELLED_BY_CLINIC: _l("Cancelled by the clinic"),
+}
+
 #: States that occupy the doctor's time; two of these may never overlap.
 ACTIVE_STATES = (HELD, CONFIRMED)
-_ACTIVE_SQL = "state IN ('held', 'confirmed')"
+
+
+def _sql_in(column: str, values) -> str:  # type: ignore[no-untyped-def]
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+_ACTIVE_SQL = _sql_in("state", ACTIVE_STATES)
 
 EXCEPTION_KINDS = ("leave", "extra", "block")
 
@@ -97,11 +124,7 @@ class Booking(TimestampMixin, db.Model):
 
     __tablename__ = "booking"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('held', 'confirmed', 'completed', 'no_show', 'expired', "
-            "'cancelled_by_patient', 'cancelled_by_clinic')",
-            name="state_known",
-        ),
+        CheckConstraint(_sql_in("state", BookingState), name="state_known"),
         CheckConstraint("ends_at > starts_at", name="range_ordered"),
         CheckConstraint("blocked_from <= starts_at AND blocked_until >= ends_at",
                         name="blocked_covers_consultation"),
