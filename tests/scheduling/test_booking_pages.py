@@ -302,7 +302,7 @@ def test_a_booking_made_for_a_patient_is_confirmed_only_after_their_screening_an
     patient = as_role("patient2")
     page = patient.get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert "Answer the health questions" in page
-    from tests.scheduling.test_screening import answers
+    from tests.screening.test_screening import answers
 
     screened = post_form(patient, f"/book/{ctype_id}/screening?booking={booking_id}", answers())
     assert screened.status_code == 302
