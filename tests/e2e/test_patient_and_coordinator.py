@@ -29,6 +29,13 @@ def _watch_console(page) -> list[str]:
     return problems
 
 
+def open_menu(page) -> None:  # type: ignore[no-untyped-def]
+    """Open the phone menu and wait until Bootstrap's collapse has finished (`.show`): a click
+    on a link while the menu is still sliding open was sometimes lost in a busy full run."""
+    page.get_by_role("button", name="Open menu").click()
+    expect(page.locator("#mainnav.show")).to_be_visible()
+
+
 def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in(
         browser: Browser, live_server, demo, mail_sink, shot):
     context = browser.new_context(**PHONE, timezone_id="America/New_York", locale="en-US")
@@ -39,8 +46,9 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     expect(page.get_by_role("heading", level=1)).to_contain_text("Chronic back pain")
     page.screenshot(path=shot("home-phone.png"), full_page=True)
 
-    page.get_by_role("button", name="Open menu").click()
+    open_menu(page)
     page.get_by_role("link", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/register"))
     # The browser's zone is pre-selected on a fresh form.
     expect(page.get_by_label("Your time zone")).to_have_value("America/New_York")
     page.get_by_label("Full name").fill("Alex Rivera")
@@ -78,7 +86,7 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
     page.screenshot(path=shot("treatment-phone.png"), full_page=True)
 
     # Book: consultation → time (shown in New York time with Bangkok beside) → hold.
-    page.get_by_role("button", name="Open menu").click()
+    open_menu(page)
     page.get_by_role("link", name="My bookings").click()
     page.get_by_role("link", name="Book a consultation").click()
     page.get_by_role("region", name=re.compile("Sukhumvit")).get_by_role(
