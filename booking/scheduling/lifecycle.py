@@ -118,7 +118,7 @@ def move(booking: Booking, to_state: str, actor: User | None, *, reason: str = "
 
 def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Booking:
     """Record a reschedule (same state, new time) in the history and the audit trail."""
-    if booking.state != CONFIRMED:
+    if not booking.movable:
         raise InvalidTransition(_l("Only a confirmed booking can be moved to another time."))
     booking.ics_sequence += 1
     event = BookingEvent(booking=booking, actor_id=actor.id if actor else None,

@@ -198,6 +198,12 @@ class Booking(TimestampMixin, db.Model):
         return self.state in ACTIVE_STATES
 
     @property
+    def movable(self) -> bool:
+        """The one rule for "may this booking be moved to another time?": only a confirmed
+        one (asked by the state machine, the services, the pages and the API alike)."""
+        return self.state == CONFIRMED
+
+    @property
     def joinable_video_url(self) -> str | None:
         """The video link as the patient may use it: only for a confirmed booking (the one
         rule every page, email, calendar file and API answer asks)."""

@@ -403,7 +403,7 @@ def reschedule(actor: User, booking: Booking, *, start: datetime, doctor_id: int
     if not can_see(actor, booking):
         raise NotFound(_l("No such booking."))
     lifecycle.lock(booking)
-    if not can_move(booking):
+    if not booking.movable:
         raise lifecycle.InvalidTransition(
             _l("Only a confirmed booking can be moved to another time."))
     ctype = booking.consultation_type
@@ -433,11 +433,6 @@ def reschedule(actor: User, booking: Booking, *, start: datetime, doctor_id: int
         db.session.refresh(booking)
         _raise_overlap(exc)
     return lifecycle.record_move(booking, actor, old_start)
-
-
-def can_move(booking: Booking) -> bool:
-    """The one rule for "may this booking be moved to another time?" (pages, API, emails)."""
-    return booking.state == CONFIRMED
 
 
 def expire_holds(now: datetime | None = None) -> list[int]:

@@ -214,8 +214,7 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
                            video_form=video_form, reminders=reminders,
                            missing=services.missing_for_confirmation(booking),
                            missing_labels=services.MISSING_LABELS, screening=screening,
-                           treatment_labels=dict(PRIOR_TREATMENTS), flag_labels=dict(RED_FLAGS),
-                           can_move=services.can_move(booking))
+                           treatment_labels=dict(PRIOR_TREATMENTS), flag_labels=dict(RED_FLAGS))
 
 
 @bp.post("/bookings/<int:booking_id>/consent")
@@ -233,7 +232,7 @@ def consent(booking_id: int):
 def reschedule_choose(booking_id: int):
     """Pick a new time for a confirmed booking (the current one stays until the move)."""
     booking = services.get_booking(current_user, booking_id)
-    if not services.can_move(booking):
+    if not booking.movable:
         flash(_("Only a confirmed booking can be moved to another time."), "warning")
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
     zone = _display_zone() if current_user.is_patient else booking.patient_timezone
