@@ -14,20 +14,18 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from booking.core.errors import DomainError
+from booking.core.errors import BadRequest, DomainError
 
 #: PostgreSQL refuses NUL in text, and no encoder can write a lone surrogate.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-class InvalidCharacter(DomainError):
+class InvalidCharacter(BadRequest):
     code = "invalid_character"
-    status = 400
 
 
-class JsonTooDeep(DomainError):
+class JsonTooDeep(BadRequest):
     code = "json_too_deep"
-    status = 400
 
 
 class PayloadTooLarge(DomainError):
