@@ -344,9 +344,7 @@ def remove_exception(exception_id: int):
     exc = db.session.get(ScheduleException, exception_id)
     if exc is None or exc.clinic_id != current_user.clinic_id:
         abort(404)
-    services.remove_exception(current_user, exc)
-    db.session.commit()
-    flash(_("Removed."), "success")
+    apply(lambda: services.remove_exception(current_user, exc), _("Removed."))
     return redirect(url_for("coordinator.schedule"))
 
 

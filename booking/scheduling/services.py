@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.accounts.models import User
@@ -539,15 +539,26 @@ def bookings_in_exception(exc: ScheduleException) -> list[Booking]:
 
 
 
+def _delete_once(row: ScheduleException | Holiday, gone: object) -> None:
+    """Delete `row` with one DELETE that says whether it found it: of two requests removing
+    the same row at once (a double-click), the second waits for the first's row lock on
+    PostgreSQL, then matches nothing and is refused, so the removal is audited once."""
+    model = type(row)
+    deleted = db.session.execute(delete(model).where(model.id == row.id)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if deleted != 1:
+        raise Conflict(gone, code="already_removed")
+    db.session.expunge(row)
+
+
 def remove_exception(actor: User, exc: ScheduleException) -> None:
     """Delete leave, extra hours, a block or a closure."""
     if actor.is_patient or not can_manage_clinic(actor, exc.clinic_id):
         raise NotAllowed(_l("You may only change your own clinic's schedules."))
+    _delete_once(exc, _l("That entry was already removed."))
     audit.record(actor, f"schedule.{exc.kind}_removed", exc,
                  before={"doctor_id": exc.doctor_id, "starts_at": exc.starts_at.isoformat(),
                          "ends_at": exc.ends_at.isoformat()})
-    db.session.delete(exc)
-    db.session.flush()
     mark_changed()
 
 
@@ -573,8 +584,7 @@ def remove_holiday(actor: User, holiday: Holiday) -> None:
     """Remove a public holiday (clinics open on their usual plan that day)."""
     if not actor.is_admin:
         raise NotAllowed(_l("Only an administrator can change public holidays."))
+    _delete_once(holiday, _l("That holiday was already removed."))
     audit.record(actor, "holiday.removed", holiday,
                  before={"day": holiday.day.isoformat(), "name": holiday.name})
-    db.session.delete(holiday)
-    db.session.flush()
     mark_changed()

@@ -226,3 +226,48 @@ def _slots(ctype):
 
     start = utcnow() + timedelta(days=2)
     return find_slots(ctype, start=start, end=start + timedelta(days=14), now=utcnow())
+
+
+def test_ten_simultaneous_adds_and_removes_of_one_holiday_apply_once(app, demo):
+    """A double-click on "Add holiday" or "Remove" (or two admins at once): one row, one audit
+    entry, and the other requests get the page with a clear answer, never a 500."""
+    from booking.scheduling.models import Holiday
+
+    clients, token = signed_in_clients(app, demo["admin"], demo["password"], TIMES)
+    added = at_once(TIMES, lambda i: clients[i].post("/admin/holidays", data={
+        "day": "2031-05-01", "name": "Labour Day", "csrf_token": token}).status_code)
+    assert sorted(added) == [302] + [422] * (TIMES - 1), added
+    with app.app_context():
+        holiday_id = db.session.scalar(select(Holiday.id).where(Holiday.name == "Labour Day"))
+        assert count(AuditEvent, AuditEvent.action == "holiday.added") == 1
+    removed = at_once(TIMES, lambda i: clients[i].post(f"/admin/holidays/{holiday_id}/remove",
+                                                       data={"csrf_token": token}).status_code)
+    # The first removes it; the others find it gone: when they read it (404) or when they
+    # delete it (back to the list, told it was already removed).
+    assert set(removed) <= {302, 404} and 302 in removed, removed
+    with app.app_context():
+        assert count(Holiday, Holiday.id == holiday_id) == 0
+        assert count(AuditEvent, AuditEvent.action == "holiday.removed") == 1
+
+
+def test_ten_simultaneous_removals_of_one_leave_entry_apply_once(app, demo):
+    from datetime import UTC, datetime
+
+    from booking.scheduling import services
+    from booking.scheduling.models import ScheduleException
+
+    with app.app_context():
+        coordinator = user(demo["coordinator"])
+        exc = services.add_exception(
+            coordinator, clinic_id=coordinator.clinic_id,
+            doctor_id=coordinator.clinic.doctors[0].id, kind="leave",
+            starts_at=datetime(2031, 2, 1, tzinfo=UTC), ends_at=datetime(2031, 2, 3, tzinfo=UTC))
+        db.session.commit()
+        exc_id = exc.id
+    clients, token = signed_in_clients(app, demo["coordinator"], demo["password"], TIMES)
+    removed = at_once(TIMES, lambda i: clients[i].post(
+        f"/coordinator/exceptions/{exc_id}/delete", data={"csrf_token": token}).status_code)
+    assert set(removed) <= {302, 404} and 302 in removed, removed
+    with app.app_context():
+        assert count(ScheduleException, ScheduleException.id == exc_id) == 0
+        assert count(AuditEvent, AuditEvent.action == "schedule.leave_removed") == 1
