@@ -108,18 +108,25 @@ def register_blueprints(app: Flask) -> None:
     from booking.notifications.services import kick_worker
 
     app.after_request(kick_worker)
+    from booking.accounts.staff import bp as staff_bp
     from booking.accounts.views import bp as accounts_bp
     from booking.admin.views import bp as admin_bp
+    from booking.catalogue.manage import bp as catalogue_admin_bp
     from booking.catalogue.views import bp as catalogue_bp
     from booking.coordinator.views import bp as coordinator_bp
     from booking.core.views import bp as core_bp
+    from booking.notifications.views import bp as outbox_bp
     from booking.ops.views import bp as ops_bp
     from booking.records.views import bp as records_bp
-    from booking.scheduling.views import bp as scheduling_bp
+    from booking.scheduling.views.clinic import bp as clinic_bookings_bp
+    from booking.scheduling.views.patient import bp as scheduling_bp
+    from booking.scheduling.views.plans import bp as plans_bp
     from booking.screening.views import bp as screening_bp
 
+    # Each feature brings its screens for every role; the two dashboards compose them.
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
-               records_bp, coordinator_bp, admin_bp):
+               records_bp, clinic_bookings_bp, plans_bp, coordinator_bp, catalogue_admin_bp,
+               staff_bp, outbox_bp, admin_bp):
         app.register_blueprint(bp)
     from booking.api import init_app as init_api
 

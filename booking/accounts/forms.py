@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from booking.core.forms import length, strip
 from booking.core.i18n import SUPPORTED_CURRENCIES
 from booking.core.zones import all_zones, is_valid_zone
 
@@ -191,3 +192,25 @@ class ProfileForm(PhoneMixin, FlaskForm):
         self.timezone.choices = zone_choices()
         self.language.choices = language_choices()
         self.currency.choices = currency_choices()
+
+
+# Staff accounts (made by an admin) -------------------------------------------------------
+
+class StaffForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), length(200)],
+                       filters=[strip])
+    email = EmailField(_l("Email"), validators=[DataRequired(), length(320), Email()],
+                       filters=[strip])
+    role = SelectField(_l("Role"), choices=[("coordinator", _l("Coordinator")),
+                                            ("admin", _l("Admin"))])
+    clinic_id = SelectField(_l("Clinic (coordinators)"), coerce=int)
+
+    def validate_clinic_id(self, field: SelectField) -> None:
+        if self.role.data == "coordinator" and not field.data:
+            raise ValidationError(_l("A coordinator must belong to a clinic."))
+
+
+class StaffEditForm(StaffForm):
+    """The same as a new staff account, but the email stays (it is how they sign in)."""
+
+    email = None

@@ -80,7 +80,7 @@ def _store(booking):  # type: ignore[no-untyped-def]
 def _refused(booking, message: str, status: int):  # type: ignore[no-untyped-def]
     """The page the upload came from, again, with the reason next to the upload field (and,
     on a booking, the way back to it)."""
-    from booking.scheduling import views as scheduling_views
+    from booking.scheduling.views import patient as scheduling_views
 
     g.upload_error = message
     if booking is not None:

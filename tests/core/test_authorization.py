@@ -43,23 +43,23 @@ ACCESS: dict[str, object] = {
     "accounts.revoke_api_token": ANY,
     "coordinator.dashboard": ("coordinator",),
     "admin.dashboard": ("admin",),
-    "admin.clinics": ("admin",),
-    "admin.edit_clinic": ("admin",),
-    "admin.edit_doctor": ("admin",),
-    "admin.edit_consultation_type": ("admin",),
-    "admin.treatments": ("admin",),
-    "admin.edit_treatment": ("admin",),
-    "admin.users": ("admin",),
-    "admin.new_staff": ("admin",),
-    "admin.set_user_active": ("admin",),
-    "admin.edit_staff": ("admin",),
-    "admin.resend_invite": ("admin",),
-    "admin.exchange_rates": ("admin",),
+    "catalogue_admin.clinics": ("admin",),
+    "catalogue_admin.edit_clinic": ("admin",),
+    "catalogue_admin.edit_doctor": ("admin",),
+    "catalogue_admin.edit_consultation_type": ("admin",),
+    "catalogue_admin.treatments": ("admin",),
+    "catalogue_admin.edit_treatment": ("admin",),
+    "staff.users": ("admin",),
+    "staff.new_staff": ("admin",),
+    "staff.set_user_active": ("admin",),
+    "staff.edit_staff": ("admin",),
+    "staff.resend_invite": ("admin",),
+    "catalogue_admin.exchange_rates": ("admin",),
     "admin.audit": ("admin",),
-    "admin.outbox": ("admin",),
-    "admin.outbox_message": ("admin",),
-    "admin.holidays": ("admin",),
-    "admin.remove_holiday": ("admin",),
+    "outbox.outbox": ("admin",),
+    "outbox.outbox_message": ("admin",),
+    "plans.holidays": ("admin",),
+    "plans.remove_holiday": ("admin",),
     "scheduling.choose_consultation": ("patient",),
     "scheduling.choose_slot": ("patient",),
     "scheduling.hold_slot": ("patient",),
@@ -76,19 +76,19 @@ ACCESS: dict[str, object] = {
     "records.upload_for_booking": ("patient",),
     "records.upload": ("patient",),
     "records.download": ANY,
-    "coordinator.week": ("coordinator",),
-    "coordinator.day": ("coordinator",),
-    "coordinator.resend_message": ("coordinator",),
-    "coordinator.confirm": ("coordinator",),
-    "coordinator.outcome": ("coordinator",),
-    "coordinator.video_link": ("coordinator",),
-    "coordinator.schedule": ("coordinator",),
-    "coordinator.book_for_patient": ("coordinator",),
-    "coordinator.book_slot": ("coordinator",),
-    "coordinator.book_hold": ("coordinator",),
-    "coordinator.edit_plan": ("coordinator",),
-    "coordinator.add_exception": ("coordinator",),
-    "coordinator.remove_exception": ("coordinator",),
+    "clinic_bookings.week": ("coordinator",),
+    "clinic_bookings.day": ("coordinator",),
+    "clinic_bookings.resend_message": ("coordinator",),
+    "clinic_bookings.confirm": ("coordinator",),
+    "clinic_bookings.outcome": ("coordinator",),
+    "clinic_bookings.video_link": ("coordinator",),
+    "plans.schedule": ("coordinator",),
+    "clinic_bookings.book_for_patient": ("coordinator",),
+    "clinic_bookings.book_slot": ("coordinator",),
+    "clinic_bookings.book_hold": ("coordinator",),
+    "plans.edit_plan": ("coordinator",),
+    "plans.add_exception": ("coordinator",),
+    "plans.remove_exception": ("coordinator",),
     "api-docs.openapi_json": PUBLIC,
     "api.clinics": PUBLIC,
     "api.consultation_types": PUBLIC,
@@ -105,7 +105,7 @@ ACCESS: dict[str, object] = {
 
 #: Routes on things only their owner has (own-tokens test), or only on staff accounts (the
 #: sample account is a patient; tests/admin cover them): 404 is a fair answer for these.
-OWNER_ONLY = {"accounts.revoke_api_token", "admin.edit_staff", "admin.resend_invite"}
+OWNER_ONLY = {"accounts.revoke_api_token", "staff.edit_staff", "staff.resend_invite"}
 
 
 def test_every_route_has_a_rule(app):
@@ -190,7 +190,7 @@ def _requests(app):
             else:
                 values[arg] = samples[arg]
         path = rule.build(values, append_unknown=False)[1]
-        if rule.endpoint == "coordinator.book_slot":
+        if rule.endpoint == "clinic_bookings.book_slot":
             path += f"?patient={samples['patient_ref']}"
         method = "GET" if "GET" in rule.methods else "POST"
         yield rule.endpoint, method, path, samples
@@ -253,12 +253,12 @@ def test_someone_elses_things_are_not_found_on_any_route(role, as_role, app, dem
     for endpoint, method, path, _samples in _requests(app):
         rule = app.url_map._rules_by_endpoint[endpoint][0]
         names_a_thing = bool(OWNED & set(rule.arguments)) or endpoint in (
-            "coordinator.book_slot", "coordinator.book_hold")
+            "clinic_bookings.book_slot", "clinic_bookings.book_hold")
         if not names_a_thing or ACCESS[endpoint] == PUBLIC:
             continue
         if endpoint.startswith("api.") and method == "POST":
             continue  # the API's writes are walked with JSON bodies in tests/api
-        if endpoint == "coordinator.book_slot":
+        if endpoint == "clinic_bookings.book_slot":
             path = path.split("?")[0] + f"?patient={raw_id}"
         response = _send(client, method, path, raw_id)
         allowed = acting_as in ACCESS[endpoint]

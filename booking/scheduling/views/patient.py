@@ -1,5 +1,6 @@
-"""Patient booking pages: choose a consultation, pick a slot in your own zone, hold it, and
-manage the booking. Coordinators use booking/coordinator."""
+"""The patient's booking pages: choose a consultation, pick a slot in your own zone, hold it,
+and manage the booking. The booking page, moving and cancelling serve staff too (each asks the
+booking what the viewer may do); the clinic's own screens are in clinic.py and plans.py."""
 
 from __future__ import annotations
 
@@ -22,9 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
-from booking.coordinator.forms import VideoLinkForm
-from booking.core.actions import apply
-from booking.core.errors import DomainError
+from booking.core.actions import apply, attempt
 from booking.core.ids import id_value
 from booking.core.inputs import MAX_DAY, MIN_DAY, parse_day
 from booking.core.policy import any_user_required, patient_required
@@ -39,6 +38,7 @@ from booking.scheduling import services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.consent import CONSENTS
+from booking.scheduling.forms import VideoLinkForm
 from booking.scheduling.models import Booking
 from booking.screening.models import REFER, Screening
 from booking.screening.questions import PRIOR_TREATMENTS, RED_FLAGS
@@ -160,18 +160,15 @@ def hold_slot(ctype_id: int):
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(back)
     start, doctor_id = chosen
-    try:
-        booking = services.place_hold(current_user, patient=current_user, ctype=ctype,
-                                      doctor_id=doctor_id, start=start,
-                                      patient_timezone=zone)
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.code in ("screening_required", "screening_referred"):
+    held = attempt(lambda: services.place_hold(current_user, patient=current_user, ctype=ctype,
+                                               doctor_id=doctor_id, start=start,
+                                               patient_timezone=zone))
+    if not held.ok:
+        if held.error.code in ("screening_required", "screening_referred"):
             return redirect(url_for("scheduling.choose_slot", ctype_id=ctype.id))
-        flash(str(exc.message), "danger")
+        flash(held.message, "danger")
         return redirect(back)
-    db.session.commit()
-    return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+    return redirect(url_for("scheduling.booking_detail", booking_id=held.value.id))
 
 
 @bp.get("/bookings")
@@ -250,14 +247,10 @@ def reschedule_move(booking_id: int):
     if chosen is None:
         flash(_("Please choose one of the times shown."), "danger")
         return redirect(url_for("scheduling.reschedule_choose", booking_id=booking.id))
-    try:
-        services.reschedule(current_user, booking, start=chosen[0], doctor_id=chosen[1])
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
+    if not apply(lambda: services.reschedule(current_user, booking, start=chosen[0],
+                                             doctor_id=chosen[1]),
+                 _("Your booking %(ref)s is moved.", ref=booking.reference)):
         return redirect(url_for("scheduling.reschedule_choose", booking_id=booking.id))
-    db.session.commit()
-    flash(_("Your booking %(ref)s is moved.", ref=booking.reference), "success")
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
 
 
@@ -280,16 +273,13 @@ def cancel_booking(booking_id: int):
     booking = services.get_booking(current_user, booking_id)
     reason = request.form.get("reason", "")
     if request.method == "POST":
-        try:
-            services.cancel(current_user, booking, reason=reason)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.code != "reason_too_long":  # not about what was typed
-                flash(str(exc.message), "danger")
+        cancelled = attempt(lambda: services.cancel(current_user, booking, reason=reason))
+        if not cancelled.ok:
+            if cancelled.error.code != "reason_too_long":  # not about what was typed
+                flash(cancelled.message, "danger")
                 return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
             return render_template("scheduling/cancel.html", booking=booking, reason=reason,
-                                   reason_error=str(exc.message)), 422
-        db.session.commit()
+                                   reason_error=cancelled.message), 422
         flash(_("Booking %(ref)s is cancelled.", ref=booking.reference), "success")
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
     return render_template("scheduling/cancel.html", booking=booking, reason=reason)

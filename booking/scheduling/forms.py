@@ -1,4 +1,5 @@
-"""Coordinator forms: weekly plans, exceptions (leave, extra hours, blocks, closures), holidays."""
+"""Staff forms for scheduling: weekly plans, exceptions (leave, extra hours, blocks, closures),
+public holidays, booking for a patient and the video link."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import time
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, EmailField, SelectField, StringField, URLField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+
+from booking.core.forms import in_day_range, length, strip
 
 WEEKDAYS = [("mon", _l("Monday")), ("tue", _l("Tuesday")), ("wed", _l("Wednesday")),
             ("thu", _l("Thursday")), ("fri", _l("Friday")), ("sat", _l("Saturday")),
@@ -89,8 +92,10 @@ class ExceptionForm(FlaskForm):
 
 
 class HolidayForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[DataRequired()])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    """A public holiday: every clinic closes that day."""
+
+    day = DateField(_l("Date"), validators=[InputRequired(), in_day_range])
+    name = StringField(_l("Name"), validators=[DataRequired(), length(200)], filters=[strip])
 
 
 class BookForPatientForm(FlaskForm):
