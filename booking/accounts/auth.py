@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from booking.accounts import services
 from booking.accounts.models import User
+from booking.core.actions import transaction
 from booking.core.types import utcnow
 from booking.extensions import db
 
@@ -37,10 +38,10 @@ def load_user(session_token: str) -> User | None:
 
 def sign_in(user: User, *, remember: bool) -> None:
     """Start a sign-in for this browser (a new server-side session) and commit it."""
-    token = services.start_login_session(user, user_agent=request.user_agent.string or "")
-    user.login_token = token
-    login_user(user, remember=remember)
-    db.session.commit()
+    with transaction():
+        token = services.start_login_session(user, user_agent=request.user_agent.string or "")
+        user.login_token = token
+        login_user(user, remember=remember)
 
 
 def sign_out() -> None:
@@ -49,8 +50,8 @@ def sign_out() -> None:
 
     row = getattr(current_user, "login_session", None)
     if row is not None:
-        services.end_login_session(row)
-        db.session.commit()
+        with transaction():
+            services.end_login_session(row)
     logout_user()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from booking.accounts import services
 from booking.catalogue.models import Clinic
+from booking.core.actions import transaction
 from booking.core.errors import DomainError
 from booking.extensions import db
 
@@ -29,11 +30,11 @@ def create_user_command(email: str, name: str, role: str, clinic_slug: str | Non
             raise click.BadParameter(f"no clinic with slug {clinic_slug!r}", param_hint="--clinic")
         clinic_id = clinic.id
     try:
-        user = services.create_staff(None, email=email, name=name, role=role,
-                                     clinic_id=clinic_id, password=password)
+        with transaction():
+            user = services.create_staff(None, email=email, name=name, role=role,
+                                         clinic_id=clinic_id, password=password)
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from exc
-    db.session.commit()
     click.echo(f"Created {role} {user.email}")
 
 
@@ -51,6 +52,6 @@ def create_api_token_command(email: str, name: str) -> None:
     user = services.find_user(email)
     if user is None:
         raise click.ClickException(f"no account with email {email}")
-    token = services.create_api_token(user, name)
-    db.session.commit()
+    with transaction():
+        token = services.create_api_token(user, name)
     click.echo(token)

@@ -27,6 +27,7 @@ from booking.accounts.forms import (
     ResetPasswordForm,
 )
 from booking.accounts.models import ApiToken
+from booking.core.actions import attempt, transaction
 from booking.core.errors import DomainError
 from booking.core.policy import any_user_required
 from booking.core.views import safe_next
@@ -78,12 +79,12 @@ def register():
             "country": form.country.data, "timezone": form.timezone.data,
             "language": form.language.data, "phone": form.phone_e164,
         }
-        result = services.register_patient(values)
-        if result.created:
-            messages.send_verification(result.user)
-        else:
-            messages.send_already_registered(result.user)
-        db.session.commit()
+        with transaction():
+            result = services.register_patient(values)
+            if result.created:
+                messages.send_verification(result.user)
+            else:
+                messages.send_already_registered(result.user)
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
     return render_template("accounts/register.html", form=form,
@@ -93,12 +94,11 @@ def register():
 @bp.get("/verify/<token>")
 def verify_email(token: str):
     """Follow the link from the verification email."""
-    try:
-        user = services.verify_email(token)
-    except DomainError as exc:
-        return render_template("accounts/verify_failed.html", message=str(exc.message),
+    verified = attempt(lambda: services.verify_email(token))
+    if not verified.ok:
+        return render_template("accounts/verify_failed.html", message=verified.message,
                                form=EmailOnlyForm()), 400
-    db.session.commit()
+    user = verified.value
     flash(_("Thank you, your email is confirmed. You can sign in now."), "success")
     return _to_login_with(user.email)
 
@@ -111,8 +111,8 @@ def resend_verification():
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
         if user is not None and not user.is_verified:
-            messages.send_verification(user)
-            db.session.commit()
+            with transaction():
+                messages.send_verification(user)
         return render_template("accounts/check_email.html", email=services.normalise_email(
             form.email.data))
     return render_template("accounts/resend.html", form=form), _form_status()
@@ -162,8 +162,8 @@ def forgot_password():
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
         if user is not None and user.active:
-            messages.send_password_reset(user)
-            db.session.commit()
+            with transaction():
+                messages.send_password_reset(user)
         return render_template("accounts/reset_sent.html",
                                email=services.normalise_email(form.email.data))
     return render_template("accounts/forgot_password.html", form=form), _form_status()
@@ -180,8 +180,8 @@ def reset_password(token: str):
                                form=EmailOnlyForm(), reset=True), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user = services.reset_password(token, form.password.data)
-        db.session.commit()
+        with transaction():
+            user = services.reset_password(token, form.password.data)
         flash(_("Your password is changed. Please sign in."), "success")
         return _to_login_with(user.email)
     return render_template("accounts/reset_password.html", form=form), _form_status()
@@ -202,8 +202,8 @@ def profile():
         }
         if current_user.is_coordinator:
             values["booking_alerts"] = form.booking_alerts.data
-        services.update_profile(current_user, current_user, values)
-        db.session.commit()
+        with transaction():
+            services.update_profile(current_user, current_user, values)
         flash(_("Your details are saved."), "success")
         return redirect(url_for("accounts.profile"))
     return _profile_page(form, password_form, 422 if request.method == "POST" else 200)
@@ -222,8 +222,8 @@ def _profile_page(form: ProfileForm, password_form: ChangePasswordForm, status: 
 @any_user_required
 def create_api_token():
     """Issue a bearer token for the JSON API; it is shown once, on this page only."""
-    token = services.create_api_token(current_user, request.form.get("name", "") or "API")
-    db.session.commit()
+    with transaction():
+        token = services.create_api_token(current_user, request.form.get("name", "") or "API")
     form = ProfileForm(obj=current_user, formdata=None,
                        contact_optional=not current_user.is_patient,
                        coordinator=current_user.is_coordinator)
@@ -234,11 +234,8 @@ def create_api_token():
 @any_user_required
 def revoke_api_token(token_id: int):
     """Revoke one of your tokens; programs using it stop working at once."""
-    try:
-        services.revoke_api_token(current_user, token_id)
-    except DomainError:
-        abort(404)
-    db.session.commit()
+    if not attempt(lambda: services.revoke_api_token(current_user, token_id)).ok:
+        abort(404)  # not one of yours
     flash(_("The token is revoked."), "success")
     return redirect(url_for("accounts.profile"))
 
@@ -252,15 +249,13 @@ def change_password():
                        coordinator=current_user.is_coordinator)
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
-        try:
-            # Other sign-ins end with the old password; this one continues.
-            services.change_password(current_user, password_form.current.data,
-                                     password_form.password.data,
-                                     keep_session=current_user.login_session)
-        except DomainError as exc:
-            password_form.current.errors.append(str(exc.message))
+        # Other sign-ins end with the old password; this one continues.
+        changed = attempt(lambda: services.change_password(
+            current_user, password_form.current.data, password_form.password.data,
+            keep_session=current_user.login_session))
+        if not changed.ok:
+            password_form.current.errors.append(changed.message)
         else:
-            db.session.commit()
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
     return _profile_page(form, password_form, 422)

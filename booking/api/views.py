@@ -23,6 +23,7 @@ from booking.api import schemas, serializers
 from booking.api.errors import Blueprint, invalid
 from booking.catalogue import services as catalogue
 from booking.catalogue.models import Clinic, Condition, ConsultationType
+from booking.core.actions import transaction
 from booking.core.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from booking.core.types import utcnow
 from booking.core.zones import days_in_utc
@@ -199,9 +200,10 @@ def create_booking(args: dict) -> dict:
     if not services.bookable_type(ctype):
         raise NotFound(_l("This consultation type is not offered."))
     patient = _patient_for_hold(actor, ctype, args)
-    booking = services.place_hold(actor, patient=patient, ctype=ctype, doctor_id=args["doctor"],
-                                  start=args["start"], patient_timezone=args.get("timezone"))
-    db.session.commit()
+    with transaction():
+        booking = services.place_hold(actor, patient=patient, ctype=ctype,
+                                      doctor_id=args["doctor"], start=args["start"],
+                                      patient_timezone=args.get("timezone"))
     return serializers.booking(booking)
 
 
@@ -223,8 +225,8 @@ def cancel_booking(args: dict, booking_id: int) -> dict:
     """Cancel a held or confirmed booking."""
     user = _user()
     booking = services.get_booking(user, booking_id)
-    services.cancel(user, booking, reason=args.get("reason", ""))
-    db.session.commit()
+    with transaction():
+        services.cancel(user, booking, reason=args.get("reason", ""))
     return serializers.booking(booking)
 
 
@@ -237,8 +239,8 @@ def reschedule_booking(args: dict, booking_id: int) -> dict:
     """Move a confirmed booking to another free slot."""
     user = _user()
     booking = services.get_booking(user, booking_id)
-    services.reschedule(user, booking, start=args["start"], doctor_id=args.get("doctor"))
-    db.session.commit()
+    with transaction():
+        services.reschedule(user, booking, start=args["start"], doctor_id=args.get("doctor"))
     return serializers.booking(booking)
 
 
@@ -262,8 +264,8 @@ def give_consents(args: dict, booking_id: int) -> dict:
             raise Conflict(_("“%(title)s” has changed (now version %(version)s): show the "
                              "current text again and send its version.",
                              title=text.title, version=text.version), code="consent_outdated")
-    services.give_consent(user, booking, list(given))
-    db.session.commit()
+    with transaction():
+        services.give_consent(user, booking, list(given))
     return serializers.booking(booking)
 
 
@@ -280,17 +282,17 @@ def record_screening(args: dict) -> dict:
     if condition_id is not None and db.session.get(Condition, condition_id) is None:
         raise invalid("condition_id", _("No such condition."))
     odi = args["odi_answers"]
-    screening = screening_services.record_screening(_user(), {
-        "condition_id": condition_id,
-        "pain_months": args["pain_months"],
-        "prior_treatments": sorted(set(args.get("prior_treatments", []))),
-        "prior_surgery": args["prior_surgery"],
-        "nrs": args["nrs"],
-        "odi_answers": {key: odi.get(key) for key, _label, _options in ODI_SECTIONS},
-        "imaging_available": args["imaging_available"],
-        "red_flags": sorted(set(args.get("red_flags", []))),
-    })
-    db.session.commit()
+    with transaction():
+        screening = screening_services.record_screening(_user(), {
+            "condition_id": condition_id,
+            "pain_months": args["pain_months"],
+            "prior_treatments": sorted(set(args.get("prior_treatments", []))),
+            "prior_surgery": args["prior_surgery"],
+            "nrs": args["nrs"],
+            "odi_answers": {key: odi.get(key) for key, _label, _options in ODI_SECTIONS},
+            "imaging_available": args["imaging_available"],
+            "red_flags": sorted(set(args.get("red_flags", []))),
+        })
     return serializers.screening(screening)
 
 

@@ -9,6 +9,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import create_engine, text
 
+from booking.core.actions import transaction
 from booking.core.models import WorkerHeartbeat
 from booking.core.types import utcnow
 from booking.extensions import db
@@ -20,13 +21,12 @@ log = logging.getLogger(__name__)
 def record_heartbeat() -> str:
     """Record that a worker is alive; /readyz shows how long ago that was."""
     worker = socket.gethostname()
-    beat = db.session.get(WorkerHeartbeat, worker)
-    if beat is None:
-        beat = WorkerHeartbeat(worker=worker, seen_at=utcnow())
-        db.session.add(beat)
-    else:
-        beat.seen_at = utcnow()
-    db.session.commit()
+    with transaction():
+        beat = db.session.get(WorkerHeartbeat, worker)
+        if beat is None:
+            db.session.add(WorkerHeartbeat(worker=worker, seen_at=utcnow()))
+        else:
+            beat.seen_at = utcnow()
     return worker
 
 

@@ -5,7 +5,12 @@ It knows no feature. Features register what a message can be about and each kind
 added in the transaction of the change that causes them (a feature's listener), so a crash or
 a broker outage never loses one. The worker claims due rows (on PostgreSQL with FOR UPDATE SKIP
 LOCKED), marks them `sending` and commits before it talks to the mail server; each row carries
-a stable Message-ID."""
+a stable Message-ID.
+
+Writing a message (`queue`, `cancel_unsent`, `resend`) only adds and flushes: the caller's
+transaction commits it. The dispatcher (`claim_due`, `send_batch` and the helpers they use) is
+the one place that commits by itself, because its commits are its lock boundaries: a claim is
+committed before the mail server is called, each outcome right after."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from booking.core.errors import DomainError
+from booking.core.actions import attempt, transaction
 from booking.core.policy import any_user_required, patient_required
-from booking.extensions import csrf, db
+from booking.extensions import csrf
 from booking.records import services
 from booking.scheduling import services as scheduling
 
@@ -65,13 +65,11 @@ def _store(booking):  # type: ignore[no-untyped-def]
         return _refused(booking, _too_large_message(), 413)
     if upload is None or not upload.filename:
         return _refused(booking, _("Choose a file to upload."), 422)
-    try:
-        document = services.store_document(current_user, upload.stream, upload.filename,
-                                           booking)
-    except DomainError as exc:
-        db.session.rollback()
-        return _refused(booking, str(exc.message), 413 if exc.code == "too_large" else 422)
-    db.session.commit()
+    stored = attempt(lambda: services.store_document(current_user, upload.stream,
+                                                     upload.filename, booking))
+    if not stored.ok:
+        return _refused(booking, stored.message, 413 if stored.error.code == "too_large" else 422)
+    document = stored.value
     flash(_("%(name)s is uploaded. Only you and your clinic can see it.",
             name=document.original_name), "success")
     return None
@@ -92,10 +90,10 @@ def _refused(booking, message: str, status: int):  # type: ignore[no-untyped-def
 @any_user_required
 def download(document_id: int):
     """The file, for the patient and the clinics allowed to read it (each read audited)."""
-    document, path = services.open_for(current_user, document_id)
-    if not path.exists():
-        abort(404)
-    db.session.commit()  # the audit record of this read
+    with transaction():  # the audit record of this read
+        document, path = services.open_for(current_user, document_id)
+        if not path.exists():
+            abort(404)
     # The type detected at upload (never text/html); Werkzeug writes the name as RFC 5987
     # filename* when it is not plain ASCII.
     mimetype = (document.content_type if document.content_type in services.ALLOWED

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from booking.extensions import db
+from booking.core.actions import transaction
 from booking.scheduling import messages, services
 
 log = logging.getLogger(__name__)
@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 @shared_task(name="scheduling.expire_holds")
 def expire_holds() -> int:
     """Free slots whose hold lapsed without a deposit."""
-    expired = services.expire_holds()
-    db.session.commit()
+    with transaction():
+        expired = services.expire_holds()
     if expired:
         log.info("expired %d holds", len(expired))
     return len(expired)
@@ -25,6 +25,6 @@ def expire_holds() -> int:
 @shared_task(name="scheduling.queue_daily_digests")
 def queue_daily_digests() -> int:
     """Each coordinator's list of tomorrow's consultations, once a day."""
-    count = messages.queue_daily_digests()
-    db.session.commit()
+    with transaction():
+        count = messages.queue_daily_digests()
     return count

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from booking.catalogue.models import Condition, ConsultationType
+from booking.core.actions import transaction
 from booking.core.ids import id_value
 from booking.core.policy import patient_required
 from booking.extensions import db
@@ -30,17 +31,17 @@ def screen(ctype_id: int):
     form.condition_id.choices = [(0, "—")] + [
         (c.id, c.name) for c in db.session.scalars(select(Condition).order_by(Condition.name))]
     if form.validate_on_submit():
-        screening = services.record_screening(current_user, {
-            "condition_id": form.condition_id.data or None,
-            "pain_months": form.pain_months.data,
-            "prior_treatments": form.prior_treatments.data or [],
-            "prior_surgery": form.prior_surgery.data == "yes",
-            "nrs": int(form.nrs.data),
-            "odi_answers": form.odi_answers(),
-            "imaging_available": form.imaging_available.data == "yes",
-            "red_flags": form.red_flags.data or [],
-        })
-        db.session.commit()
+        with transaction():
+            screening = services.record_screening(current_user, {
+                "condition_id": form.condition_id.data or None,
+                "pain_months": form.pain_months.data,
+                "prior_treatments": form.prior_treatments.data or [],
+                "prior_surgery": form.prior_surgery.data == "yes",
+                "nrs": int(form.nrs.data),
+                "odi_answers": form.odi_answers(),
+                "imaging_available": form.imaging_available.data == "yes",
+                "red_flags": form.red_flags.data or [],
+            })
         if screening.outcome == REFER:
             return render_template("screening/refer.html", screening=screening, ctype=ctype,
                                    flags=[label for key, label in RED_FLAGS
