@@ -20,6 +20,7 @@ from booking.api.fields import (
 )
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import STATES
+from booking.scheduling.permissions import BOOKING_ACTIONS
 from booking.scheduling.services import MAX_REASON, MISSING_LABELS
 from booking.screening.models import ELIGIBLE, REFER
 from booking.screening.questions import ODI_SECTIONS, PRIOR_TREATMENTS, RED_FLAGS
@@ -192,6 +193,10 @@ class BookingSchema(Schema):
                           required=True, metadata={
                               "description": "What the patient still has to give before the "
                                              "booking can be confirmed"})
+    actions = fields.List(fields.String(validate=validate.OneOf(
+        [a.value for a in BOOKING_ACTIONS])), required=True, metadata={
+            "description": "What the caller may do to this booking now (the same rule that "
+                           "shows the booking page's buttons)"})
 
 
 class ConsentGivenSchema(Schema):

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from booking.accounts.models import User
 from booking.catalogue.models import Clinic, ConsultationType
 from booking.core.zones import CLINIC_ZONE
-from booking.scheduling import services
+from booking.scheduling import permissions, services
 from booking.scheduling.availability import Slot
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.models import Booking
@@ -44,7 +45,7 @@ def slot(s: Slot, zone: str) -> dict:
             "start_bangkok": s.start.astimezone(CLINIC_ZONE).isoformat()}
 
 
-def booking(b: Booking) -> dict:
+def booking(b: Booking, viewer: User) -> dict:
     return {
         "id": b.id, "reference": b.reference, "state": b.state,
         "clinic": b.clinic_id, "doctor": b.doctor_id, "consultation_type": b.consultation_type_id,
@@ -61,6 +62,8 @@ def booking(b: Booking) -> dict:
                      "detail": e.detail} for e in b.events],
         "required_consents": [consent_status(b, kind) for kind in CONSENTS],
         "missing": services.missing_for_confirmation(b),
+        # What the caller may do now: the rule the booking page uses to show its buttons.
+        "actions": permissions.actions(viewer, b),
     }
 
 

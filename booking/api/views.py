@@ -204,7 +204,7 @@ def create_booking(args: dict) -> dict:
         booking = services.place_hold(actor, patient=patient, ctype=ctype,
                                       doctor_id=args["doctor"], start=args["start"],
                                       patient_timezone=args.get("timezone"))
-    return serializers.booking(booking)
+    return serializers.booking(booking, _user())
 
 
 @bp.route("/bookings/<int:booking_id>", methods=["GET"])
@@ -213,7 +213,8 @@ def create_booking(args: dict) -> dict:
 @answers(401, 404)
 def get_booking(booking_id: int) -> dict:
     """One booking (404 when it is not yours to see), with what it still needs."""
-    return serializers.booking(services.get_booking(_user(), booking_id))
+    user = _user()
+    return serializers.booking(services.get_booking(user, booking_id), user)
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
@@ -227,7 +228,7 @@ def cancel_booking(args: dict, booking_id: int) -> dict:
     booking = services.get_booking(user, booking_id)
     with transaction():
         services.cancel(user, booking, reason=args.get("reason", ""))
-    return serializers.booking(booking)
+    return serializers.booking(booking, _user())
 
 
 @bp.route("/bookings/<int:booking_id>/reschedule", methods=["POST"])
@@ -241,7 +242,7 @@ def reschedule_booking(args: dict, booking_id: int) -> dict:
     booking = services.get_booking(user, booking_id)
     with transaction():
         services.reschedule(user, booking, start=args["start"], doctor_id=args.get("doctor"))
-    return serializers.booking(booking)
+    return serializers.booking(booking, _user())
 
 
 @bp.route("/bookings/<int:booking_id>/consents", methods=["POST"])
@@ -266,7 +267,7 @@ def give_consents(args: dict, booking_id: int) -> dict:
                              title=text.title, version=text.version), code="consent_outdated")
     with transaction():
         services.give_consent(user, booking, list(given))
-    return serializers.booking(booking)
+    return serializers.booking(booking, _user())
 
 
 # Screening -------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from booking.scheduling.models import (
     ScheduleException,
     WorkingInterval,
 )
+from booking.scheduling.permissions import BookingAction, can_see, require
 from booking.screening.models import REFER
 from booking.screening.services import latest_screening
 
@@ -190,12 +191,6 @@ def get_booking(actor: User, booking_id: int) -> Booking:
     return booking
 
 
-def can_see(actor: User, booking: Booking) -> bool:
-    if actor.is_patient:
-        return booking.patient_id == actor.id
-    return can_manage_clinic(actor, booking.clinic_id)
-
-
 def bookable_type(ctype: ConsultationType | None) -> bool:
     """Whether patients may see and book this consultation type (it and its clinic listed)."""
     return ctype is not None and ctype.active and ctype.clinic.active
@@ -297,8 +292,7 @@ def _attach_screening(booking: Booking) -> None:
 
 def give_consent(actor: User, booking: Booking, kinds: list[str]) -> list[BookingConsent]:
     """Record the patient's consents (current versions) for a held or confirmed booking."""
-    if actor.id != booking.patient_id:
-        raise NotAllowed(_l("Only the patient can give consent."))
+    require(actor, BookingAction.CONSENT, booking)
     lifecycle.lock(booking)
     if booking.state not in ACTIVE_STATES:
         raise lifecycle.InvalidTransition(_l("This booking is no longer active."))
@@ -323,8 +317,7 @@ def give_consent(actor: User, booking: Booking, kinds: list[str]) -> list[Bookin
 
 def confirm_by_hand(actor: User, booking: Booking, *, note: str = "") -> Booking:
     """A coordinator confirms a held booking whose deposit arrived another way (bank transfer)."""
-    if actor.is_patient or not can_manage_clinic(actor, booking.clinic_id):
-        raise NotAllowed(_l("Only the clinic can confirm a booking by hand."))
+    require(actor, BookingAction.CONFIRM, booking)
     lifecycle.lock(booking)
     if booking.state == HELD:
         _attach_screening(booking)
@@ -341,8 +334,7 @@ def confirm_by_hand(actor: User, booking: Booking, *, note: str = "") -> Booking
 def set_video_link(actor: User, booking: Booking, url: str) -> Booking:
     """The clinic says where a video consultation takes place (a meeting link, https only);
     the patient is told if the booking is already confirmed."""
-    if actor.is_patient or not can_manage_clinic(actor, booking.clinic_id):
-        raise NotAllowed(_l("Only the clinic can set the video link."))
+    require(actor, BookingAction.SET_VIDEO_LINK, booking)
     lifecycle.lock(booking)
     if booking.consultation_type.mode != "video":
         raise DomainError(_l("This consultation is in person: it has no video link."),
@@ -373,8 +365,7 @@ def set_video_link(actor: User, booking: Booking, url: str) -> Booking:
 
 def cancel(actor: User, booking: Booking, *, reason: str = "") -> Booking:
     """Cancel: by the patient (their own) or by the clinic."""
-    if not can_see(actor, booking):
-        raise NotFound(_l("No such booking."))
+    require(actor, BookingAction.CANCEL, booking)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
         raise Unprocessable(_l("Please keep the reason under %(max)s characters (it has "
@@ -386,8 +377,7 @@ def cancel(actor: User, booking: Booking, *, reason: str = "") -> Booking:
 
 def mark_outcome(actor: User, booking: Booking, outcome: str) -> Booking:
     """The clinic marks a confirmed consultation completed or a no-show."""
-    if actor.is_patient or not can_manage_clinic(actor, booking.clinic_id):
-        raise NotAllowed(_l("Only the clinic can record the outcome."))
+    require(actor, BookingAction.RECORD_OUTCOME, booking)
     if outcome not in (COMPLETED, NO_SHOW):
         raise DomainError(_l("Unknown outcome."), code="invalid_outcome")
     if booking.starts_at > utcnow():
@@ -400,8 +390,7 @@ def reschedule(actor: User, booking: Booking, *, start: datetime, doctor_id: int
                now: datetime | None = None) -> Booking:
     """Move a confirmed booking to another free slot, keeping its history."""
     now = now or utcnow()
-    if not can_see(actor, booking):
-        raise NotFound(_l("No such booking."))
+    require(actor, BookingAction.MOVE, booking)
     lifecycle.lock(booking)
     if not booking.movable:
         raise lifecycle.InvalidTransition(

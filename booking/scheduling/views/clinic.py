@@ -24,9 +24,10 @@ from booking.core.zones import CLINIC_ZONE, days_in_utc, is_valid_zone
 from booking.extensions import db
 from booking.notifications import services as notifications
 from booking.notifications.models import OutboxMessage
-from booking.scheduling import services
+from booking.scheduling import permissions, services
 from booking.scheduling.forms import BookForPatientForm, VideoLinkForm
 from booking.scheduling.models import ACTIVE_STATES, CONFIRMED, Booking, Holiday, ScheduleException
+from booking.scheduling.permissions import BookingAction
 from booking.scheduling.views.patient import booking_page, chosen_slot, render_slot_page
 
 bp = Blueprint("clinic_bookings", __name__, url_prefix="/coordinator")
@@ -116,7 +117,12 @@ def resend_message(message_id: int):
     if message is None or message.subject_type != "booking":
         abort(404)
     booking = _own_booking(message.subject_id)
-    apply(lambda: notifications.resend(message), _("The message will be sent again shortly."))
+
+    def resend() -> None:
+        permissions.require(current_user, BookingAction.RESEND_MESSAGE, booking)
+        notifications.resend(message)
+
+    apply(resend, _("The message will be sent again shortly."))
     return redirect(url_for("scheduling.booking_detail", booking_id=booking.id) + "#messages")
 
 

@@ -34,12 +34,13 @@ from booking.notifications import services as outbox
 from booking.notifications.registry import kinds
 from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
-from booking.scheduling import services
+from booking.scheduling import permissions, services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.forms import VideoLinkForm
 from booking.scheduling.models import Booking
+from booking.scheduling.permissions import BookingAction
 from booking.screening.models import REFER, Screening
 from booking.screening.questions import PRIOR_TREATMENTS, RED_FLAGS
 from booking.screening.services import latest_screening
@@ -47,6 +48,13 @@ from booking.screening.services import latest_screening
 bp = Blueprint("scheduling", __name__)
 
 DAYS_PER_PAGE = 7
+
+
+@bp.app_context_processor
+def booking_rules() -> dict:
+    """Pages ask the same rule the services enforce: `may(BookingAction.CONFIRM, booking)`."""
+    return {"BookingAction": BookingAction,
+            "may": lambda action, booking: permissions.may(current_user, action, booking)}
 
 
 def chosen_slot() -> tuple[datetime, int] | None:
