@@ -121,7 +121,6 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     BASE_CURRENCY = "THB"
-    CLINIC_TIMEZONE = "Asia/Bangkok"
 
     # Email (Flask-Mailman)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")

@@ -21,6 +21,7 @@ from booking.core import audit
 from booking.core.errors import DomainError
 from booking.core.policy import ADMIN, COORDINATOR, PATIENT, ROLES
 from booking.core.types import utcnow
+from booking.core.zones import CLINIC_ZONE_NAME
 from booking.extensions import db
 
 PROFILE_FIELDS = ["name", "country", "timezone", "language", "phone", "currency",
@@ -179,7 +180,7 @@ def create_staff(actor: User | None, *, email: str, name: str, role: str,
     if find_user(email) is not None:
         raise DomainError(_l("An account with this email already exists."), code="email_taken")
     user = User(email=normalise_email(email), name=name.strip(), role=role, clinic_id=clinic_id,
-                timezone="Asia/Bangkok", language=language, email_verified_at=utcnow(),
+                timezone=CLINIC_ZONE_NAME, language=language, email_verified_at=utcnow(),
                 # Without a password an admin invited them: nothing reaches them (clinic
                 # alerts with patient names) until they choose one from the invitation.
                 invite_pending=password is None)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.core.models import TimestampMixin
 from booking.core.types import UtcDateTime, utcnow
+from booking.core.zones import CLINIC_ZONE_NAME
 from booking.extensions import db
 
 REGULATORY_STATUSES = ("standard_care", "approved_research_protocol", "investigational")
@@ -52,7 +53,6 @@ class Clinic(TimestampMixin, db.Model):
     languages: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     phone: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     email: Mapped[str] = mapped_column(String(320), nullable=False, default="")
-    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="Asia/Bangkok")
     cancellation_policy: Mapped[str] = mapped_column(Text, nullable=False, default="")
     active: Mapped[bool] = mapped_column(default=True, nullable=False)
 
@@ -65,6 +65,11 @@ class Clinic(TimestampMixin, db.Model):
     treatments: Mapped[list[Treatment]] = relationship(
         secondary=clinic_treatment, back_populates="clinics", order_by="Treatment.name"
     )
+
+    @property
+    def timezone(self) -> str:
+        """Clinic time (the API names it): Bangkok, core.zones.CLINIC_ZONE_NAME."""
+        return CLINIC_ZONE_NAME
 
 
 class Doctor(TimestampMixin, db.Model):

@@ -21,6 +21,7 @@ from booking.catalogue.models import (
 )
 from booking.core import audit
 from booking.core.types import utcnow
+from booking.core.zones import CLINIC_ZONE_NAME
 from booking.extensions import db
 from booking.scheduling.models import Holiday, WorkingInterval
 from booking.screening.questions import ODI_SECTIONS
@@ -271,14 +272,14 @@ def seed_demo() -> list[tuple[str, str]]:
                  "currency": "THB", "buffer_before_minutes": 15, "buffer_after_minutes": 15})
         email = f"coordinator@{c['slug']}.example.com"
         _user(email, c["coordinator"], "coordinator", clinic_id=clinic.id,
-              timezone="Asia/Bangkok", phone=c["phone"])
+              timezone=CLINIC_ZONE_NAME, phone=c["phone"])
         logins.append(("coordinator", email))
     seed_holidays(utcnow().year)
     seed_holidays(utcnow().year + 1)
     for currency, rate in RATES.items():
         if db.session.get(ExchangeRate, currency) is None:
             db.session.add(ExchangeRate(currency=currency, rate=Decimal(rate)))
-    _user("admin@example.com", "Demo Admin", "admin", timezone="Asia/Bangkok")
+    _user("admin@example.com", "Demo Admin", "admin", timezone=CLINIC_ZONE_NAME)
     patients = [
         _user("patient@example.com", "Jane Miller", "patient", country="US",
               timezone="America/New_York", phone="+12125550123", currency="USD"),

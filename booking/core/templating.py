@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from booking.core.i18n import SUPPORTED_CURRENCIES, select_currency, text_direction
-from booking.core.zones import CLINIC_ZONE
+from booking.core.zones import CLINIC_ZONE, CLINIC_ZONE_NAME
 
 REGULATORY_LABELS = {
     "standard_care": _l("Standard care"),
@@ -45,6 +45,7 @@ def register(app: Flask) -> None:
     from booking.scheduling.models import STATE_LABELS, BookingState
 
     app.jinja_env.finalize = _plain_lazy_strings
+    app.jinja_env.globals["CLINIC_ZONE"] = CLINIC_ZONE_NAME  # pages and emails alike
     @app.context_processor
     def site_context() -> dict:
         locale = str(get_locale() or "en")

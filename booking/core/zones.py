@@ -6,7 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-CLINIC_ZONE = ZoneInfo("Asia/Bangkok")
+#: The one name for clinic time. Every clinic we list is in Bangkok: plans, leave, holidays and
+#: staff pages are in this zone (a clinic elsewhere would make this a column again).
+CLINIC_ZONE_NAME = "Asia/Bangkok"
+CLINIC_ZONE = ZoneInfo(CLINIC_ZONE_NAME)
 
 
 @lru_cache(maxsize=1)
