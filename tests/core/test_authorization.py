@@ -9,6 +9,7 @@ from booking.accounts.models import User
 from booking.catalogue.models import Clinic, Condition, Doctor, Treatment
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import plans
 from booking.scheduling.models import Holiday
 from booking.scheduling.services import patient_ref
 from tests.conftest import csrf_token
@@ -146,10 +147,9 @@ def _sample_exception(clinic_id: int) -> int:
     from datetime import timedelta
 
     from booking.core.types import utcnow
-    from booking.scheduling import services
 
     coordinator = db.session.scalar(select(User).where(User.clinic_id == clinic_id))
-    exc = services.add_exception(coordinator, clinic_id=clinic_id, doctor_id=None, kind="block",
+    exc = plans.add_exception(coordinator, clinic_id=clinic_id, doctor_id=None, kind="block",
                                  starts_at=utcnow() + timedelta(days=200),
                                  ends_at=utcnow() + timedelta(days=201))
     db.session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from booking.catalogue.models import Doctor
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
-from booking.scheduling import services
+from booking.scheduling import plans, services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.models import Holiday
 from tests.scheduling.helpers import ctype_for, screen, user
@@ -51,11 +51,11 @@ def test_holidays_leave_closures_and_extra_hours(setup):
     ctype, doctor, coordinator = setup
     db.session.add(Holiday(day=MONDAY, name="Test holiday"))
     tuesday, wednesday, thursday = (MONDAY + timedelta(days=n) for n in (1, 2, 3))
-    services.add_exception(coordinator, clinic_id=doctor.clinic_id, doctor_id=doctor.id,
+    plans.add_exception(coordinator, clinic_id=doctor.clinic_id, doctor_id=doctor.id,
                            kind="leave", starts_at=bkk(tuesday, 0), ends_at=bkk(tuesday, 23))
-    services.add_exception(coordinator, clinic_id=doctor.clinic_id, doctor_id=None,
+    plans.add_exception(coordinator, clinic_id=doctor.clinic_id, doctor_id=None,
                            kind="block", starts_at=bkk(wednesday, 13), ends_at=bkk(wednesday, 17))
-    services.add_exception(coordinator, clinic_id=doctor.clinic_id, doctor_id=doctor.id,
+    plans.add_exception(coordinator, clinic_id=doctor.clinic_id, doctor_id=doctor.id,
                            kind="extra", starts_at=bkk(thursday, 18), ends_at=bkk(thursday, 19))
     db.session.flush()
     assert day_slots(ctype, MONDAY, doctor.id) == []
@@ -89,7 +89,7 @@ def test_plan_change_lists_bookings_it_no_longer_covers(setup):
     booking = services.place_hold(patient, patient=patient, ctype=ctype, doctor_id=doctor.id,
                                   start=bkk(MONDAY, 15), now=NOW)
     mornings_only = [(day, time(9), time(12)) for day in range(5)]
-    outside = services.set_weekly_plan(coordinator, doctor, mornings_only)
+    outside = plans.set_weekly_plan(coordinator, doctor, mornings_only)
     assert [b.id for b in outside] == [booking.id]
     assert booking.state == "held"  # kept for the coordinator to handle, never silently dropped
     assert day_slots(ctype, MONDAY, doctor.id) == ["09:00", "09:40", "10:20", "11:00"]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from booking.extensions import db
+from booking.scheduling import plans
 from tests.scheduling.helpers import ctype_for, first_free, hold, user
 
 needs_redis = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
@@ -51,9 +52,8 @@ def test_a_new_holiday_closes_the_day_at_once(client, app, demo):
     assert _starts(client, query)
     with app.app_context():
         from booking.core.zones import CLINIC_ZONE
-        from booking.scheduling import services
 
-        services.add_holiday(user("admin@example.com"),
+        plans.add_holiday(user("admin@example.com"),
                              slot.start.astimezone(CLINIC_ZONE).date(), "Surprise holiday")
         db.session.commit()
     assert _starts(client, query) == set()

@@ -14,6 +14,7 @@ from booking.accounts import services as accounts
 from booking.core.audit import AuditEvent
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
+from booking.scheduling import plans
 from booking.scheduling.models import Booking, BookingConsent, BookingEvent
 from tests.conftest import csrf_token, login
 from tests.scheduling.helpers import ctype_for, first_free, hold, user
@@ -253,12 +254,11 @@ def test_ten_simultaneous_adds_and_removes_of_one_holiday_apply_once(app, demo):
 def test_ten_simultaneous_removals_of_one_leave_entry_apply_once(app, demo):
     from datetime import UTC, datetime
 
-    from booking.scheduling import services
     from booking.scheduling.models import ScheduleException
 
     with app.app_context():
         coordinator = user(demo["coordinator"])
-        exc = services.add_exception(
+        exc = plans.add_exception(
             coordinator, clinic_id=coordinator.clinic_id,
             doctor_id=coordinator.clinic.doctors[0].id, kind="leave",
             starts_at=datetime(2031, 2, 1, tzinfo=UTC), ends_at=datetime(2031, 2, 3, tzinfo=UTC))

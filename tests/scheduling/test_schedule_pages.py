@@ -12,7 +12,7 @@ from booking.core.audit import AuditEvent
 from booking.core.errors import NotAllowed
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
-from booking.scheduling import services
+from booking.scheduling import plans, services
 from booking.scheduling.models import Holiday, ScheduleException, WorkingInterval
 from tests.conftest import post_form
 from tests.scheduling.helpers import hold, user
@@ -88,8 +88,8 @@ def test_leave_closure_and_holiday_round_trip(as_role, app):
         assert db.session.scalar(select(Holiday.name).where(
             Holiday.name == "Clinic anniversary")) is None
         with pytest.raises(NotAllowed):
-            services.add_holiday(user(COORDINATOR), date(2027, 2, 15), "Clinic anniversary")
-        services.add_holiday(user("admin@example.com"), date(2027, 2, 15), "Clinic anniversary")
+            plans.add_holiday(user(COORDINATOR), date(2027, 2, 15), "Clinic anniversary")
+        plans.add_holiday(user("admin@example.com"), date(2027, 2, 15), "Clinic anniversary")
         db.session.commit()
     assert "Clinic anniversary" in coordinator.get("/coordinator/schedule").get_data(as_text=True)
     with app.app_context():
@@ -116,7 +116,7 @@ def test_week_view_shows_leave_and_holidays_beside_bookings(as_role, app):
         "exc-starts_at": "2027-03-09T09:00", "exc-ends_at": "2027-03-09T12:00"},
         token_from="/coordinator/schedule")
     with app.app_context():
-        services.add_holiday(user("admin@example.com"), date(2027, 3, 10), "Staff day")
+        plans.add_holiday(user("admin@example.com"), date(2027, 3, 10), "Staff day")
         db.session.commit()
     html = coordinator.get("/coordinator/week?start=2027-03-08").get_data(as_text=True)
     assert "Leave:" in html and "Dr. Anan Srisuk" in html

@@ -21,7 +21,7 @@ from booking.core.policy import admin_required, coordinator_required
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
-from booking.scheduling import services
+from booking.scheduling import plans
 from booking.scheduling.forms import (
     WEEKDAYS,
     ExceptionForm,
@@ -44,10 +44,10 @@ def _clinic_doctor(doctor_id: int) -> Doctor:
 def _schedule_page(exception_form: ExceptionForm | None = None, status: int = 200):
     clinic = current_user.clinic
     now = utcnow()
-    plans: dict[int, dict[int, list]] = {d.id: {} for d in clinic.doctors}
+    weekly: dict[int, dict[int, list]] = {d.id: {} for d in clinic.doctors}
     for row in db.session.scalars(select(WorkingInterval).where(
-            WorkingInterval.doctor_id.in_(list(plans))).order_by(WorkingInterval.start_time)):
-        plans[row.doctor_id].setdefault(row.weekday, []).append((row.start_time, row.end_time))
+            WorkingInterval.doctor_id.in_(list(weekly))).order_by(WorkingInterval.start_time)):
+        weekly[row.doctor_id].setdefault(row.weekday, []).append((row.start_time, row.end_time))
     exceptions = db.session.scalars(select(ScheduleException).where(
         ScheduleException.clinic_id == clinic.id, ScheduleException.ends_at >= now)
         .order_by(ScheduleException.starts_at)).all()
@@ -57,7 +57,7 @@ def _schedule_page(exception_form: ExceptionForm | None = None, status: int = 20
         .order_by(Holiday.day)).all()
     exception_form = exception_form or _exception_form()
     return render_template(
-        "scheduling/plans/schedule.html", clinic=clinic, plans=plans, weekdays=WEEKDAYS,
+        "scheduling/plans/schedule.html", clinic=clinic, plans=weekly, weekdays=WEEKDAYS,
         exceptions=exceptions, holidays=holidays, exception_form=exception_form,
         doctor_names={d.id: d.name for d in clinic.doctors}, fmt=format_intervals,
     ), status
@@ -92,7 +92,7 @@ def edit_plan(doctor_id: int):
             getattr(form, name).data = format_intervals(sorted(current.get(index, [])))
     if form.validate_on_submit():
         with transaction():
-            outside = services.set_weekly_plan(current_user, doctor, form.intervals())
+            outside = plans.set_weekly_plan(current_user, doctor, form.intervals())
         if not outside:
             flash(_("The plan for %(doctor)s is saved.", doctor=doctor.name), "success")
             return redirect(url_for("plans.schedule"))
@@ -113,14 +113,14 @@ def add_exception():
     form = _exception_form()
     if not form.validate_on_submit():
         return _schedule_page(exception_form=form, status=422)
-    added = attempt(lambda: services.add_exception(
+    added = attempt(lambda: plans.add_exception(
         current_user, clinic_id=current_user.clinic_id, doctor_id=form.doctor_id.data or None,
         kind=form.kind.data, starts_at=_bangkok(form.starts_at.data),
         ends_at=_bangkok(form.ends_at.data), note=form.note.data or ""))
     if not added.ok:  # shown under the start, with everything as it was typed
         form.starts_at.errors = [*form.starts_at.errors, added.message]
         return _schedule_page(exception_form=form, status=422)
-    affected = services.bookings_in_exception(added.value)
+    affected = plans.bookings_in_exception(added.value)
     if affected:
         return render_template("scheduling/plans/exception_conflicts.html", exception=added.value,
                                bookings=affected, exception_kinds=dict(
@@ -137,7 +137,7 @@ def remove_exception(exception_id: int):
     exc = db.session.get(ScheduleException, exception_id)
     if exc is None or exc.clinic_id != current_user.clinic_id:
         abort(404)
-    apply(lambda: services.remove_exception(current_user, exc), _("Removed."))
+    apply(lambda: plans.remove_exception(current_user, exc), _("Removed."))
     return redirect(url_for("plans.schedule"))
 
 
@@ -162,7 +162,7 @@ def holidays():
     if form.validate_on_submit():
         try:
             with transaction():
-                services.add_holiday(current_user, form.day.data, form.name.data)
+                plans.add_holiday(current_user, form.day.data, form.name.data)
         except DomainError as exc:
             target = form.day if exc.code == "holiday_exists" else form.name
             target.errors = [*target.errors, str(exc.message)]
@@ -186,5 +186,5 @@ def remove_holiday(holiday_id: int):
                                form=FlaskForm())
     if not FlaskForm().validate_on_submit():
         abort(400)
-    apply(lambda: services.remove_holiday(current_user, holiday), _("Holiday removed."))
+    apply(lambda: plans.remove_holiday(current_user, holiday), _("Holiday removed."))
     return redirect(url_for("plans.holidays"))
