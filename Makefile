@@ -47,6 +47,7 @@ run: seed
 	@echo "  Press Ctrl-C to stop web, worker, beat and the mail sink."
 	@echo ""
 	@export MAIL_BACKEND=smtp MAIL_SERVER=127.0.0.1 MAIL_PORT=$(SINK_PORT); \
+	export BASE_URL="$${BASE_URL:-http://$(HOST):$(PORT)}"; \
 	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SINK_PORT) -c aiosmtpd.handlers.Debugging \
 		</dev/null & pids="$$!"; \
 	$(BIN)/celery -A worker.app worker --pool solo --concurrency 1 --loglevel INFO \

@@ -121,6 +121,8 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     BASE_CURRENCY = "THB"
+    #: Where people write when the app cannot help (e.g. a suspended account).
+    SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "help@spinebridge.example")
 
     # Email (Flask-Mailman)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")

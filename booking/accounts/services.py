@@ -97,12 +97,13 @@ def verify_email(token: str) -> User:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The user whose email and password match, or None (same cost either way)."""
+    """The user whose email and password match, or None (same cost either way). A suspended
+    account is returned too: whoever knows its password is told why they cannot sign in."""
     user = find_user(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not user.check_password(password) or not user.active:
+    if not user.check_password(password):
         return None
     return user
 

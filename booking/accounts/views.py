@@ -132,6 +132,12 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             form.password.errors.append(_("That email and password do not match an account."))
+        elif not user.active:
+            form.email.errors.append(_(
+                "This account is suspended, so it cannot sign in. If you think this is a "
+                "mistake, write to %(email)s from the address you registered with.",
+                email=current_app.config["SUPPORT_EMAIL"]))
+            return render_template("accounts/login.html", form=form), 422
         elif not user.is_verified:
             form.email.errors.append(
                 _("Please confirm your email first: we sent you a link when you registered.")

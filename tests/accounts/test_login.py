@@ -63,7 +63,15 @@ def test_suspended_account_cannot_sign_in(client, app, demo):
         user = db.session.scalar(select(User).where(User.email == demo["patient2"]))
         user.active = False
         db.session.commit()
-    assert login(client, demo["patient2"], demo["password"]).status_code == 422
+    refused = login(client, demo["patient2"], demo["password"])
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    # Told why, and where to write (only with the right password: a wrong one learns nothing).
+    assert "This account is suspended" in page and "help@spinebridge.example" in page
+    assert client.get("/account").status_code == 302  # not signed in
+    wrong = login(client, demo["patient2"], "not-the-password")
+    assert wrong.status_code == 422 and "suspended" not in wrong.get_data(as_text=True)
+    assert "do not match an account" in wrong.get_data(as_text=True)
 
 
 def test_login_is_rate_limited(client, app, demo):

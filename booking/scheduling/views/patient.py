@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
+from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor, Treatment
 from booking.core.actions import apply, attempt
 from booking.core.ids import id_value
 from booking.core.inputs import MAX_DAY, MIN_DAY, parse_day
@@ -85,8 +85,16 @@ def choose_consultation():
         # Only clinics offering a treatment for the patient's condition.
         treating = {t.id for t in condition.treatments if t.active}
         clinics = [c for c in clinics if treating & {t.id for t in c.treatments}]
+    treatment = None
+    if request.args.get("treatment"):  # from a treatment's page: the clinics offering it
+        treatment = db.session.scalar(select(Treatment).where(
+            Treatment.slug == request.args["treatment"][:80], Treatment.active))
+        if treatment is not None:
+            clinics = [c for c in clinics if treatment in c.treatments]
+    selected = request.args.get("clinic")
+    clinics.sort(key=lambda c: c.slug != selected)  # from a clinic's page: that clinic first
     return render_template("scheduling/choose.html", clinics=clinics, conditions=conditions,
-                           condition=condition, selected=request.args.get("clinic"))
+                           condition=condition, treatment=treatment, selected=selected)
 
 
 @bp.get("/book/<int:ctype_id>")
