@@ -101,16 +101,24 @@ ENDED = {
 }
 
 
+def refusal(booking: Booking, to_state: str) -> InvalidTransition | None:
+    """Why the booking cannot move to `to_state` now, in words for people (None if it can)."""
+    if to_state in TRANSITIONS.get(booking.state, frozenset()):
+        return None
+    same = booking.state == to_state or (
+        booking.state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC)
+        and to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC)) or (
+        booking.state in (COMPLETED, NO_SHOW) and to_state in (COMPLETED, NO_SHOW))
+    return InvalidTransition(ALREADY[booking.state] if same else ENDED[booking.state],
+                             code="already_done" if same else "invalid_transition")
+
+
 def move(booking: Booking, to_state: str, actor: User | None, *, reason: str = "") -> Booking:
     """Move a booking to another state under its row lock, or raise InvalidTransition."""
     lock(booking)
-    if to_state not in TRANSITIONS.get(booking.state, frozenset()):
-        same = booking.state == to_state or (
-            booking.state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC)
-            and to_state in (CANCELLED_BY_PATIENT, CANCELLED_BY_CLINIC)) or (
-            booking.state in (COMPLETED, NO_SHOW) and to_state in (COMPLETED, NO_SHOW))
-        raise InvalidTransition(ALREADY[booking.state] if same else ENDED[booking.state],
-                                code="already_done" if same else "invalid_transition")
+    refused = refusal(booking, to_state)
+    if refused is not None:
+        raise refused
     if reason:
         booking.cancel_reason = reason
     return _apply(booking, actor, booking.state, to_state, action=f"booking.{to_state}")

@@ -135,3 +135,20 @@ def test_slot_page_spells_out_the_patients_time_and_bangkok_time(as_role, app):
     sydney = client.get(f"/book/{ctype_id}?week=2027-03-11&tz=Australia/Sydney").get_data(
         as_text=True)
     assert "1:00\u202fPM" in sydney or "1:00 PM" in sydney
+
+
+@pytest.mark.parametrize(("zone", "repeated"), [
+    ("Asia/Bangkok", False), ("Asia/Jakarta", False),  # the same clock as Bangkok
+    ("America/New_York", True), ("Asia/Tokyo", True)])
+def test_bangkok_time_is_shown_beside_a_slot_only_where_it_differs(as_role, app, zone,
+                                                                   repeated):
+    with app.app_context():
+        ctype_id = ctype_for("sukhumvit-spine", "video").id
+        screen()
+    html = as_role("patient").get(f"/book/{ctype_id}?week=2027-03-11&tz={zone}").get_data(
+        as_text=True)
+    slots = html.count('class="btn btn-outline-primary slot-button')
+    assert slots > 0
+    assert html.count('data-testid="bangkok-time"') == (slots if repeated else 0)
+    note = html[html.index('data-testid="zone-note"'):][:200]
+    assert ("and yours" in note) is (zone == "Asia/Bangkok")

@@ -53,6 +53,11 @@ def test_cancel_needs_a_confirmation_step(as_role, app):
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
         assert (booking.state, booking.cancel_reason) == ("cancelled_by_patient", "Too far")
+    # Asked again (an old email's link, a second tab): no second form, a plain answer.
+    again = client.get(f"/bookings/{booking_id}/cancel", follow_redirects=True)
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and "Yes, cancel this booking" not in page
+    assert "This booking is already cancelled." in page and "Cancel booking" not in page
 
 
 def test_coordinator_sees_the_hold_in_the_week_and_confirms_it(as_role, app):

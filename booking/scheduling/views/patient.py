@@ -34,12 +34,12 @@ from booking.notifications import services as outbox
 from booking.notifications.registry import kinds
 from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
-from booking.scheduling import permissions, services
+from booking.scheduling import lifecycle, permissions, services
 from booking.scheduling.availability import find_slots
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.forms import VideoLinkForm
-from booking.scheduling.models import Booking
+from booking.scheduling.models import CANCELLED_BY_PATIENT, Booking
 from booking.scheduling.permissions import BookingAction
 from booking.screening.models import REFER, Screening
 from booking.screening.questions import PRIOR_TREATMENTS, RED_FLAGS
@@ -287,6 +287,12 @@ def booking_ics(booking_id: int):
 def cancel_booking(booking_id: int):
     """Cancel, after a confirmation step (never by a bare link)."""
     booking = services.get_booking(current_user, booking_id)
+    if request.method == "GET" and not permissions.possible(BookingAction.CANCEL, booking):
+        # Nothing to cancel any more (a link in an old email, a second tab): say so.
+        refused = lifecycle.refusal(booking, CANCELLED_BY_PATIENT)
+        flash(str(refused.message) if refused else _("This booking cannot be cancelled."),
+              "info")
+        return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
     reason = request.form.get("reason", "")
     if request.method == "POST":
         cancelled = attempt(lambda: services.cancel(current_user, booking, reason=reason))
