@@ -373,3 +373,19 @@ def test_a_slot_time_out_of_range_or_without_a_zone_sends_the_patient_back_to_th
     with app.app_context():
         assert db.session.scalar(select(Booking).where(
             Booking.patient_id == user("patient@example.com").id)) is None
+
+
+@pytest.mark.parametrize(("role", "first", "second"), [
+    ("patient", "when-local", "when-bangkok"),
+    ("coordinator", "when-bangkok", "when-local"),
+    ("admin", "when-bangkok", "when-local")])
+def test_the_booking_time_leads_with_the_viewers_clock(as_role, app, role, first, second):
+    """Patients read their own time first; staff keep one clock, Bangkok, with the
+    patient's beside it."""
+    with app.app_context():
+        booking_id = hold().id
+    page = as_role(role).get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert page.index(f'data-testid="{first}"') < page.index(f'data-testid="{second}"')
+    if role != "patient":
+        local = page[page.index('data-testid="when-local"'):][:200]
+        assert "Patient's time:" in local and "(America/New York)" in local
