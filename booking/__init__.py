@@ -52,6 +52,7 @@ def create_app(config: str | type | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_messages(app)
+    register_audit_labels(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_guards(app)
@@ -102,6 +103,19 @@ def register_messages(app: Flask) -> None:
 
     account_messages.register()
     booking_messages.register()
+
+
+def register_audit_labels(app: Flask) -> None:
+    """How each feature's objects are named in the audit trail's sentences."""
+    from booking.accounts.models import User
+    from booking.catalogue.models import Clinic, ConsultationType, Doctor, Treatment
+    from booking.core.audit import register_labeller
+    from booking.core.labels import by_column
+    from booking.scheduling import trail
+
+    for model in (User, Clinic, Doctor, ConsultationType, Treatment):
+        register_labeller(model.__name__, by_column(model))
+    trail.register()
 
 
 def register_blueprints(app: Flask) -> None:

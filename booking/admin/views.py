@@ -13,7 +13,7 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.admin.forms import AuditFilterForm
 from booking.catalogue.models import Clinic, Doctor, Treatment
-from booking.core.audit import AuditEvent, describe_changes
+from booking.core.audit import AuditEvent, describe_changes, sentences
 from booking.core.pages import PER_PAGE, asked_page, other_args
 from booking.core.policy import admin_required
 from booking.extensions import db
@@ -39,7 +39,8 @@ def dashboard():
     }
     recent = db.session.scalars(
         select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(8)).all()
-    return render_template("admin/dashboard.html", counts=counts, recent=recent)
+    return render_template("admin/dashboard.html", counts=counts, recent=recent,
+                           said=sentences(recent))
 
 
 # Audit trail --------------------------------------------------------------------------------
@@ -73,4 +74,5 @@ def audit():
     page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
     status = 422 if problem or not valid else 200
     return render_template("admin/audit.html", form=form, page=page, args=other_args(),
+                           said=sentences(page.items),
                            page_problem=problem), status

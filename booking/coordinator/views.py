@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import joinedload
 
 from booking.catalogue.models import ConsultationType
-from booking.core.audit import AuditEvent
+from booking.core.audit import AuditEvent, sentences
 from booking.core.policy import coordinator_required
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
@@ -40,6 +40,8 @@ def dashboard():
             | ((AuditEvent.object_type == "Doctor") & AuditEvent.object_id.in_(doctor_ids))
             | ((AuditEvent.object_type == "ConsultationType")
                & AuditEvent.object_id.in_(ctype_ids))
+            | ((AuditEvent.object_type == "Booking") & AuditEvent.object_id.in_(
+                select(cast(Booking.id, String)).where(Booking.clinic_id == clinic.id)))
         )
         .order_by(AuditEvent.created_at.desc())
         .limit(10)
@@ -61,4 +63,4 @@ def dashboard():
         .order_by(Booking.starts_at)).all()
     return render_template("coordinator/dashboard.html", clinic=clinic, recent=recent,
                            upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
-                           no_link=no_link)
+                           no_link=no_link, said=sentences(recent))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -155,3 +159,90 @@ def describe_changes(event: AuditEvent) -> list[str]:
                          "(removed)" if event.after else
                          f"{field_label(key)}: {display_value(key, before[key], currency)}")
     return lines
+
+
+# Sentences: "Kanya Suwan confirmed SB-6PVMEB for Jane Miller" --------------------------------
+
+#: How each feature names its objects in a sentence: object type -> (ids -> labels). Features
+#: register theirs at start-up (`register_labeller`); the trail itself knows no feature.
+Labeller = Callable[[list[str]], dict[str, str]]
+_LABELLERS: dict[str, Labeller] = {}
+
+#: What an action did, as a verb phrase (actions not listed read as their last word).
+VERBS = {
+    "booking.created": _l("held"),
+    "booking.confirmed": _l("confirmed"),
+    "booking.cancelled_by_patient": _l("cancelled"),
+    "booking.cancelled_by_clinic": _l("cancelled, for the clinic,"),
+    "booking.expired": _l("released the lapsed hold"),
+    "booking.completed": _l("marked completed"),
+    "booking.no_show": _l("marked as a no-show"),
+    "booking.rescheduled": _l("moved"),
+    "booking.video_link_set": _l("set the video link of"),
+    "consent.consultation": _l("gave informed consent for"),
+    "consent.health_data": _l("gave health data consent for"),
+    "schedule.plan_replaced": _l("changed the weekly plan of"),
+    "schedule.leave_added": _l("added leave"),
+    "schedule.block_added": _l("blocked time"),
+    "schedule.extra_added": _l("added extra hours"),
+    "schedule.closure_added": _l("added a closure"),
+    "schedule.leave_removed": _l("removed leave"),
+    "schedule.block_removed": _l("removed blocked time"),
+    "schedule.extra_removed": _l("removed extra hours"),
+    "schedule.closure_removed": _l("removed a closure"),
+    "holiday.added": _l("added the holiday"),
+    "holiday.removed": _l("removed the holiday"),
+    "document.uploaded": _l("uploaded"),
+    "document.downloaded": _l("opened"),
+    "screening.recorded": _l("answered the health questions"),
+    "user.registered": _l("registered"),
+    "user.created": _l("created the account of"),
+    "user.invited": _l("invited"),
+    "user.suspended": _l("suspended"),
+    "user.activated": _l("restored"),
+    "user.updated": _l("changed the account of"),
+    "user.profile_updated": _l("changed the details of"),
+    "user.password_changed": _l("changed the password of"),
+    "user.password_reset": _l("reset the password of"),
+    "user.email_verified": _l("confirmed the email of"),
+    "exchange_rate.set": _l("set the exchange rate"),
+}
+#: Actions whose object is the actor's own doing, not worth naming ("answered the questions").
+_NO_OBJECT = {"screening.recorded", "user.registered", "exchange_rate.set"}
+
+
+def register_labeller(object_type: str, labeller: Labeller) -> None:
+    _LABELLERS[object_type] = labeller
+
+
+def _verb(action: str) -> str:
+    if action in VERBS:
+        return str(VERBS[action])
+    kind, _sep, what = action.partition(".")
+    if what in {"created", "updated", "seeded"}:
+        return {"created": _("created"), "updated": _("changed"), "seeded": _("set up")}[what]
+    return what.replace("_", " ") or action
+
+
+def sentences(events: Iterable[AuditEvent]) -> dict[int, str]:
+    """Each event as one sentence, its objects named by their features (one query a type)."""
+    events = list(events)
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        wanted[event.object_type].add(event.object_id)
+    labels: dict[tuple[str, str], str] = {}
+    for object_type, ids in wanted.items():
+        labeller = _LABELLERS.get(object_type)
+        for object_id, label in (labeller(sorted(ids)) if labeller else {}).items():
+            labels[(object_type, object_id)] = label
+    said = {}
+    for event in events:
+        who = (event.actor.name if event.actor is not None and event.actor.name
+               else _("The system") if event.actor_id is None and event.actor_label == "system"
+               else event.actor_label)
+        what = labels.get((event.object_type, event.object_id),
+                          f"{event.object_type} #{event.object_id}")
+        verb = _verb(event.action)
+        said[event.id] = (f"{who} {verb}" if event.action in _NO_OBJECT
+                          else f"{who} {verb} {what}")
+    return said

@@ -1,0 +1,40 @@
+"""How scheduling's objects are named in the audit trail's sentences
+("Kanya Suwan confirmed SB-6PVMEB for Jane Miller")."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.catalogue.models import Doctor
+from booking.core.audit import register_labeller
+from booking.core.labels import by_column
+from booking.extensions import db
+from booking.scheduling.models import Booking, Holiday, ScheduleException
+
+
+def _ids(ids: list[str]) -> list[int]:
+    return [int(i) for i in ids if i.isdigit()]
+
+
+def booking_labels(ids: list[str]) -> dict[str, str]:
+    rows = db.session.execute(select(Booking.id, Booking.reference, User.name)
+                              .join(User, Booking.patient_id == User.id)
+                              .where(Booking.id.in_(_ids(ids))))
+    return {str(ident): _("%(ref)s for %(patient)s", ref=ref, patient=name)
+            for ident, ref, name in rows}
+
+
+def exception_labels(ids: list[str]) -> dict[str, str]:
+    rows = db.session.execute(select(ScheduleException.id, Doctor.name)
+                              .outerjoin(Doctor, ScheduleException.doctor_id == Doctor.id)
+                              .where(ScheduleException.id.in_(_ids(ids))))
+    return {str(ident): _("for %(doctor)s", doctor=name) if name else _("for the whole clinic")
+            for ident, name in rows}
+
+
+def register() -> None:
+    register_labeller("Booking", booking_labels)
+    register_labeller("ScheduleException", exception_labels)
+    register_labeller("Holiday", by_column(Holiday))
