@@ -20,7 +20,8 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
 from booking.notifications.registry import kinds
-from booking.scheduling.models import CONFIRMED, Booking
+from booking.scheduling import services
+from booking.scheduling.models import CONFIRMED, HELD, Booking
 from booking.scheduling.views.clinic import clinic_bookings
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -61,6 +62,14 @@ def dashboard():
                Booking.starts_at >= now, Booking.starts_at < now + timedelta(days=7))
         .options(joinedload(Booking.patient), joinedload(Booking.doctor))
         .order_by(Booking.starts_at)).all()
+    # The work queue's first line: holds a person must look at, soonest lapse first.
+    waiting = db.session.scalars(
+        select(Booking).where(Booking.clinic_id == clinic.id, Booking.state == HELD,
+                              Booking.hold_expires_at > now)
+        .options(joinedload(Booking.patient), joinedload(Booking.doctor))
+        .order_by(Booking.hold_expires_at).limit(50)).all()
     return render_template("coordinator/dashboard.html", clinic=clinic, recent=recent,
+                           waiting=[(b, services.missing_for_confirmation(b)) for b in waiting],
+                           missing_labels=services.MISSING_LABELS, now=now,
                            upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
                            no_link=no_link, said=sentences(recent))
