@@ -165,7 +165,15 @@ def describe_changes(event: AuditEvent) -> list[str]:
 
 #: How each feature names its objects in a sentence: object type -> (ids -> labels). Features
 #: register theirs at start-up (`register_labeller`); the trail itself knows no feature.
-Labeller = Callable[[list[str]], dict[str, str]]
+Labeller = Callable[[list[str]], dict[str, "str | Named"]]
+
+
+class Named(tuple):
+    """A label that reads shorter when its owner is the one acting: "SB-6PVMEB for Jane
+    Miller", but "Jane Miller cancelled SB-6PVMEB"."""
+
+    def __new__(cls, text: str, short: str, owner_id: int) -> Named:
+        return super().__new__(cls, (text, short, owner_id))
 _LABELLERS: dict[str, Labeller] = {}
 
 #: What an action did, as a verb phrase (actions not listed read as their last word).
@@ -179,8 +187,8 @@ VERBS = {
     "booking.no_show": _l("marked as a no-show"),
     "booking.rescheduled": _l("moved"),
     "booking.video_link_set": _l("set the video link of"),
-    "consent.consultation": _l("gave informed consent for"),
-    "consent.health_data": _l("gave health data consent for"),
+    "consent.informed": _l("gave informed consent for"),
+    "consent.pdpa": _l("gave health data consent for"),
     "schedule.plan_replaced": _l("changed the weekly plan of"),
     "schedule.leave_added": _l("added leave"),
     "schedule.block_added": _l("blocked time"),
@@ -230,7 +238,7 @@ def sentences(events: Iterable[AuditEvent]) -> dict[int, str]:
     wanted: dict[str, set[str]] = defaultdict(set)
     for event in events:
         wanted[event.object_type].add(event.object_id)
-    labels: dict[tuple[str, str], str] = {}
+    labels: dict[tuple[str, str], str | Named] = {}
     for object_type, ids in wanted.items():
         labeller = _LABELLERS.get(object_type)
         for object_id, label in (labeller(sorted(ids)) if labeller else {}).items():
@@ -242,6 +250,8 @@ def sentences(events: Iterable[AuditEvent]) -> dict[int, str]:
                else event.actor_label)
         what = labels.get((event.object_type, event.object_id),
                           f"{event.object_type} #{event.object_id}")
+        if isinstance(what, Named):
+            what = what[1] if event.actor_id == what[2] else what[0]
         verb = _verb(event.action)
         said[event.id] = (f"{who} {verb}" if event.action in _NO_OBJECT
                           else f"{who} {verb} {what}")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.catalogue.models import Doctor
-from booking.core.audit import register_labeller
+from booking.core.audit import Named, register_labeller
 from booking.core.labels import by_column
 from booking.extensions import db
 from booking.scheduling.models import Booking, Holiday, ScheduleException
@@ -18,12 +18,12 @@ def _ids(ids: list[str]) -> list[int]:
     return [int(i) for i in ids if i.isdigit()]
 
 
-def booking_labels(ids: list[str]) -> dict[str, str]:
-    rows = db.session.execute(select(Booking.id, Booking.reference, User.name)
+def booking_labels(ids: list[str]) -> dict[str, Named]:
+    rows = db.session.execute(select(Booking.id, Booking.reference, User.name, User.id)
                               .join(User, Booking.patient_id == User.id)
                               .where(Booking.id.in_(_ids(ids))))
-    return {str(ident): _("%(ref)s for %(patient)s", ref=ref, patient=name)
-            for ident, ref, name in rows}
+    return {str(ident): Named(_("%(ref)s for %(patient)s", ref=ref, patient=name), ref, owner)
+            for ident, ref, name, owner in rows}
 
 
 def exception_labels(ids: list[str]) -> dict[str, str]:

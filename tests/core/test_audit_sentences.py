@@ -32,7 +32,10 @@ def test_a_confirmation_reads_as_a_sentence_for_the_clinic_and_the_admin(as_role
     sentence = f"{coordinator} confirmed {ref} for {patient}"
     said = _said(clinic.get("/coordinator/").get_data(as_text=True))
     assert sentence in said
-    assert f"{patient} held {ref} for {patient}" in said  # the patient's own hold
+    # The patient's own steps name the booking only once.
+    assert f"{patient} held {ref}" in said
+    assert f"{patient} gave informed consent for {ref}" in said
+    assert f"{patient} gave health data consent for {ref}" in said
     assert not any("#" in line for line in said)  # no "Booking #12" left unnamed
     # Another clinic's coordinator does not see it; the admin's trail does.
     assert sentence not in _said(as_role("other_coordinator").get("/coordinator/")
