@@ -16,26 +16,50 @@ from booking.core.forms import in_day_range, length, strip
 WEEKDAYS = [("mon", _l("Monday")), ("tue", _l("Tuesday")), ("wed", _l("Wednesday")),
             ("thu", _l("Thursday")), ("fri", _l("Friday")), ("sat", _l("Saturday")),
             ("sun", _l("Sunday"))]
-_INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+_TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])?\.?\s*m?\.?"
+_INTERVAL = re.compile(rf"^\s*{_TIME}\s*(?:-|–|—|to)\s*{_TIME}\s*$", re.IGNORECASE)
+
+
+class IntervalError(ValueError):
+    """One part of a plan that cannot be read, and why (shown beside the day's field)."""
+
+    def __init__(self, part: str, why: object) -> None:
+        super().__init__(part)
+        self.part, self.why = part, why
+
+
+def _clock(hours: str, minutes: str | None, half: str | None, part: str) -> time:
+    hour, minute = int(hours), int(minutes or 0)
+    if half:  # 12-hour clock: 12am is midnight, 12pm is noon
+        if not 1 <= hour <= 12:
+            raise IntervalError(part, _l("with am or pm the hour is 1 to 12"))
+        hour = hour % 12 + (12 if half.lower() == "p" else 0)
+    if hour > 23 or minute > 59:
+        raise IntervalError(part, _l("that is not a time of day"))
+    return time(hour, minute)
 
 
 def parse_intervals(text: str) -> list[tuple[time, time]]:
-    """"09:00-12:00, 13:00-17:00" -> [(09:00, 12:00), (13:00, 17:00)]; raises ValueError."""
+    """What people type, read as working hours: "9-12, 13:00-17:30", "9am-12pm",
+    "09.00 – 12.00", "9 to 12:30" -> [(09:00, 12:00), (13:00, 17:30)], sorted. Raises
+    IntervalError naming the part that is wrong and why."""
     result = []
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+    for part in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
         match = _INTERVAL.match(part)
         if not match:
-            raise ValueError(part)
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        start, end = time(h1, m1), time(h2, m2)
+            raise IntervalError(part, _l("write a start and an end, like 9-12 or 13:00-17:30"))
+        h1, m1, ap1, h2, m2, ap2 = match.groups()
+        if ap2 and not ap1 and int(h1) <= 12:  # "9-12pm": the start takes the end's half
+            ap1 = "a" if ap2.lower() == "a" or int(h1) > int(h2) % 12 else "p"
+        start, end = _clock(h1, m1, ap1, part), _clock(h2, m2, ap2, part)
         if end <= start:
-            raise ValueError(part)
-        result.append((start, end))
+            raise IntervalError(part, _l("the end must be after the start"))
+        result.append((start, end, part))
     result.sort()
-    for (_, end), (start, _) in zip(result, result[1:], strict=False):
+    for (_s, end, first), (start, _e, second) in zip(result, result[1:], strict=False):
         if start < end:
-            raise ValueError("overlap")
-    return result
+            raise IntervalError(f"{first}, {second}", _l("these overlap"))
+    return [(start, end) for start, end, _part in result]
 
 
 def format_intervals(intervals: list[tuple[time, time]]) -> str:
@@ -46,10 +70,10 @@ class IntervalsField(StringField):
     def pre_validate(self, form: FlaskForm) -> None:
         try:
             self.intervals = parse_intervals(self.data or "")
-        except ValueError as exc:
+        except IntervalError as exc:
             raise ValidationError(_l(
-                "Write times like 09:00-12:00, 13:00-17:00 (each ends after it starts, no "
-                "overlaps).")) from exc
+                "“%(part)s”: %(why)s. Write times like 9-12, 13:00-17:30 or 9am-5pm.",
+                part=exc.part, why=exc.why)) from exc
 
 
 class WeeklyPlanForm(FlaskForm):

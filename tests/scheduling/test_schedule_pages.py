@@ -184,3 +184,28 @@ def test_leave_where_no_booking_falls_just_says_saved(as_role, app):
 def test_week_view_refuses_dates_out_of_range_with_422(as_role, query):
     response = as_role("coordinator").get(f"/coordinator/week?{query}")
     assert response.status_code == 422
+
+
+def test_plan_input_accepts_what_people_type_and_names_the_wrong_part(as_role, app):
+    doctor_id = _doctor_id(app)
+    coordinator = as_role("coordinator")
+    path = f"/coordinator/doctors/{doctor_id}/plan"
+    saved = post_form(coordinator, path, {"mon": "9-12, 1pm-5:30pm", "tue": "9am to 12.30pm",
+                                          "wed": "08:00 – 11:00; 14-18"})
+    assert saved.status_code in (200, 302)
+    with app.app_context():
+        rows = db.session.scalars(select(WorkingInterval).where(
+            WorkingInterval.doctor_id == doctor_id).order_by(
+            WorkingInterval.weekday, WorkingInterval.start_time)).all()
+        assert [(r.weekday, f"{r.start_time:%H:%M}", f"{r.end_time:%H:%M}") for r in rows] == [
+            (0, "09:00", "12:00"), (0, "13:00", "17:30"), (1, "09:00", "12:30"),
+            (2, "08:00", "11:00"), (2, "14:00", "18:00")]
+    # Shown again the way the page writes plans.
+    assert 'value="09:00-12:00, 13:00-17:30"' in coordinator.get(path).get_data(as_text=True)
+    refused = post_form(coordinator, path, {"mon": "9-12, 11-13", "tue": "25-26",
+                                            "wed": "13pm-2pm"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "“9-12, 11-13”: these overlap." in page and 'value="9-12, 11-13"' in page
+    assert "“25-26”: that is not a time of day." in page
+    assert "“13pm-2pm”: with am or pm the hour is 1 to 12." in page
