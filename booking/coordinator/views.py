@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import String, cast, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from booking.catalogue.models import ConsultationType
 from booking.core.audit import AuditEvent, sentences
@@ -66,7 +66,8 @@ def dashboard():
     waiting = db.session.scalars(
         select(Booking).where(Booking.clinic_id == clinic.id, Booking.state == HELD,
                               Booking.hold_expires_at > now)
-        .options(joinedload(Booking.patient), joinedload(Booking.doctor))
+        .options(joinedload(Booking.patient), joinedload(Booking.doctor),
+                 selectinload(Booking.consents))
         .order_by(Booking.hold_expires_at).limit(50)).all()
     return render_template("coordinator/dashboard.html", clinic=clinic, recent=recent,
                            waiting=[(b, services.missing_for_confirmation(b)) for b in waiting],

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.core.types import UtcDateTime, utcnow
@@ -168,12 +168,13 @@ def describe_changes(event: AuditEvent) -> list[str]:
 Labeller = Callable[[list[str]], dict[str, "str | Named"]]
 
 
-class Named(tuple):
+class Named(NamedTuple):
     """A label that reads shorter when its owner is the one acting: "SB-6PVMEB for Jane
     Miller", but "Jane Miller cancelled SB-6PVMEB"."""
 
-    def __new__(cls, text: str, short: str, owner_id: int) -> Named:
-        return super().__new__(cls, (text, short, owner_id))
+    text: str
+    short: str
+    owner_id: int
 _LABELLERS: dict[str, Labeller] = {}
 
 #: What an action did, as a verb phrase (actions not listed read as their last word).
@@ -243,15 +244,19 @@ def sentences(events: Iterable[AuditEvent]) -> dict[int, str]:
         labeller = _LABELLERS.get(object_type)
         for object_id, label in (labeller(sorted(ids)) if labeller else {}).items():
             labels[(object_type, object_id)] = label
+    person = AuditEvent.actor.property.mapper.class_  # the account model, not imported here
+    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
+    names = dict(db.session.execute(select(person.id, person.name).where(
+        person.id.in_(actor_ids))).all()) if actor_ids else {}
     said = {}
     for event in events:
-        who = (event.actor.name if event.actor is not None and event.actor.name
-               else _("The system") if event.actor_id is None and event.actor_label == "system"
-               else event.actor_label)
+        who = (names.get(event.actor_id) or (
+            _("The system") if event.actor_id is None and event.actor_label == "system"
+            else event.actor_label))
         what = labels.get((event.object_type, event.object_id),
                           f"{event.object_type} #{event.object_id}")
         if isinstance(what, Named):
-            what = what[1] if event.actor_id == what[2] else what[0]
+            what = what.short if event.actor_id == what.owner_id else what.text
         verb = _verb(event.action)
         said[event.id] = (f"{who} {verb}" if event.action in _NO_OBJECT
                           else f"{who} {verb} {what}")

@@ -9,13 +9,17 @@ from sqlalchemy import select
 from booking.extensions import db
 
 
+def int_ids(ids: list[str]) -> list[int]:
+    """The audit trail keeps ids as text; the rows' keys are integers."""
+    return [int(i) for i in ids if i.isdigit()]
+
+
 def by_column(model: type, column: str = "name") -> Callable[[list[str]], dict[str, str]]:
     """A labeller naming each row of `model` by one of its columns."""
 
     def label(ids: list[str]) -> dict[str, str]:
-        wanted = [int(i) for i in ids if i.isdigit()]
         rows = db.session.execute(select(model.id, getattr(model, column))
-                                  .where(model.id.in_(wanted)))
+                                  .where(model.id.in_(int_ids(ids))))
         return {str(ident): str(value) for ident, value in rows}
 
     return label

@@ -9,19 +9,15 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.catalogue.models import Doctor
 from booking.core.audit import Named, register_labeller
-from booking.core.labels import by_column
+from booking.core.labels import by_column, int_ids
 from booking.extensions import db
 from booking.scheduling.models import Booking, Holiday, ScheduleException
-
-
-def _ids(ids: list[str]) -> list[int]:
-    return [int(i) for i in ids if i.isdigit()]
 
 
 def booking_labels(ids: list[str]) -> dict[str, Named]:
     rows = db.session.execute(select(Booking.id, Booking.reference, User.name, User.id)
                               .join(User, Booking.patient_id == User.id)
-                              .where(Booking.id.in_(_ids(ids))))
+                              .where(Booking.id.in_(int_ids(ids))))
     return {str(ident): Named(_("%(ref)s for %(patient)s", ref=ref, patient=name), ref, owner)
             for ident, ref, name, owner in rows}
 
@@ -29,7 +25,7 @@ def booking_labels(ids: list[str]) -> dict[str, Named]:
 def exception_labels(ids: list[str]) -> dict[str, str]:
     rows = db.session.execute(select(ScheduleException.id, Doctor.name)
                               .outerjoin(Doctor, ScheduleException.doctor_id == Doctor.id)
-                              .where(ScheduleException.id.in_(_ids(ids))))
+                              .where(ScheduleException.id.in_(int_ids(ids))))
     return {str(ident): _("for %(doctor)s", doctor=name) if name else _("for the whole clinic")
             for ident, name in rows}
 

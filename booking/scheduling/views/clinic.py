@@ -46,6 +46,13 @@ def clinic_bookings(clinic_id: int, first: date, last_exclusive: date,
     return list(db.session.scalars(query).unique())
 
 
+def _exceptions(clinic_id: int, start, end) -> list[ScheduleException]:  # type: ignore[no-untyped-def]
+    """Leave, blocks, extra hours and closures overlapping [start, end)."""
+    return list(db.session.scalars(select(ScheduleException).where(
+        ScheduleException.clinic_id == clinic_id, ScheduleException.starts_at < end,
+        ScheduleException.ends_at > start).order_by(ScheduleException.starts_at)))
+
+
 @bp.get("/week")
 @coordinator_required
 def week():
@@ -64,10 +71,7 @@ def week():
         days[b.starts_at.astimezone(CLINIC_ZONE).date()].append(b)
     week_start, week_end = days_in_utc(monday, monday + timedelta(days=7))
     blocks: dict[date, list] = {day: [] for day in days}
-    for exc in db.session.scalars(select(ScheduleException).where(
-            ScheduleException.clinic_id == clinic.id,
-            ScheduleException.starts_at < week_end,
-            ScheduleException.ends_at > week_start).order_by(ScheduleException.starts_at)):
+    for exc in _exceptions(clinic.id, week_start, week_end):
         if doctor_id and exc.doctor_id not in (None, doctor_id):
             continue
         for day in days:
@@ -95,10 +99,7 @@ def day():
     rows = [b for b in clinic_bookings(clinic.id, chosen, chosen + timedelta(days=1), doctor_id)
             if b.state in ACTIVE_STATES or request.args.get("all") == "1"]
     start, end = days_in_utc(chosen)
-    blocks = db.session.scalars(select(ScheduleException).where(
-        ScheduleException.clinic_id == clinic.id,
-        ScheduleException.starts_at < end,
-        ScheduleException.ends_at > start).order_by(ScheduleException.starts_at)).all()
+    blocks = _exceptions(clinic.id, start, end)
     doctors = [d for d in clinic.doctors if d.active and (not doctor_id or d.id == doctor_id)]
     holiday = db.session.scalar(select(Holiday.name).where(Holiday.day == chosen))
     return render_template(

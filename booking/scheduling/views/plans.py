@@ -51,10 +51,7 @@ def _schedule_page(exception_form: ExceptionForm | None = None, status: int = 20
     exceptions = db.session.scalars(select(ScheduleException).where(
         ScheduleException.clinic_id == clinic.id, ScheduleException.ends_at >= now)
         .order_by(ScheduleException.starts_at)).all()
-    this_year = now.astimezone(CLINIC_ZONE).year
-    holidays = db.session.scalars(select(Holiday).where(
-        Holiday.day >= date(this_year, 1, 1), Holiday.day <= date(this_year + 1, 12, 31))
-        .order_by(Holiday.day)).all()
+    _years, holidays = _holidays_this_year_and_next()
     exception_form = exception_form or _exception_form()
     return render_template(
         "scheduling/plans/schedule.html", clinic=clinic, plans=weekly, weekdays=WEEKDAYS,
@@ -143,13 +140,17 @@ def remove_exception(exception_id: int):
 
 # Public holidays ----------------------------------------------------------------------------
 
-def _holiday_page(form: HolidayForm, status: int = 200):  # type: ignore[no-untyped-def]
-    this_year = datetime.now(CLINIC_ZONE).year
-    holidays = db.session.scalars(select(Holiday).where(
+def _holidays_this_year_and_next() -> tuple[tuple[int, int], list[Holiday]]:
+    this_year = utcnow().astimezone(CLINIC_ZONE).year
+    return (this_year, this_year + 1), list(db.session.scalars(select(Holiday).where(
         Holiday.day >= date(this_year, 1, 1), Holiday.day <= date(this_year + 1, 12, 31))
-        .order_by(Holiday.day)).all()
+        .order_by(Holiday.day)))
+
+
+def _holiday_page(form: HolidayForm, status: int = 200):  # type: ignore[no-untyped-def]
+    years, holidays = _holidays_this_year_and_next()
     return render_template("scheduling/plans/holidays.html", form=form, holidays=holidays,
-                           years=(this_year, this_year + 1)), status
+                           years=years), status
 
 
 @bp.route("/admin/holidays", methods=["GET", "POST"])
