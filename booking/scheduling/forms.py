@@ -20,6 +20,10 @@ _TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])?\.?\s*m?\.?"
 _INTERVAL = re.compile(rf"^\s*{_TIME}\s*(?:-|–|—|to)\s*{_TIME}\s*$", re.IGNORECASE)
 
 
+#: The longest readable interval ("12:30 p.m. – 11:45 p.m." is 23 characters).
+MAX_PART = 40
+
+
 class IntervalError(ValueError):
     """One part of a plan that cannot be read, and why (shown beside the day's field)."""
 
@@ -45,9 +49,11 @@ def parse_intervals(text: str) -> list[tuple[time, time]]:
     IntervalError naming the part that is wrong and why."""
     result = []
     for part in filter(None, (p.strip() for p in re.split(r"[,;\n]", text or ""))):
-        match = _INTERVAL.match(part)
+        # Bounded before the pattern runs: its optional spaces backtrack badly on long input.
+        match = _INTERVAL.match(part) if len(part) <= MAX_PART else None
         if not match:
-            raise IntervalError(part, _l("write a start and an end, like 9-12 or 13:00-17:30"))
+            raise IntervalError(part[:MAX_PART] + ("…" if len(part) > MAX_PART else ""),
+                                _l("write a start and an end, like 9-12 or 13:00-17:30"))
         h1, m1, ap1, h2, m2, ap2 = match.groups()
         if ap2 and not ap1 and int(h1) <= 12:  # "9-12pm": the start takes the end's half
             ap1 = "a" if ap2.lower() == "a" or int(h1) > int(h2) % 12 else "p"

@@ -209,3 +209,14 @@ def test_plan_input_accepts_what_people_type_and_names_the_wrong_part(as_role, a
     assert "“9-12, 11-13”: these overlap." in page and 'value="9-12, 11-13"' in page
     assert "“25-26”: that is not a time of day." in page
     assert "“13pm-2pm”: with am or pm the hour is 1 to 12." in page
+
+
+def test_a_huge_or_pathological_plan_is_refused_at_once(as_role, app):
+    """100 KB in a day's field (spaces between digits would make the pattern backtrack for
+    minutes) is answered 422 with the text kept, not a hung worker."""
+    doctor_id = _doctor_id(app)
+    huge = "9" + " " * 100_000 + "x"
+    response = post_form(as_role("coordinator"), f"/coordinator/doctors/{doctor_id}/plan",
+                         {"mon": huge, "tue": "9-12"})
+    assert response.status_code == 422
+    assert "write a start and an end" in response.get_data(as_text=True)
