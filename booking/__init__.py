@@ -99,10 +99,14 @@ def register_messages(app: Flask) -> None:
     """Each feature registers its message kinds with the outbox and connects its listeners
     here, explicitly (no import has that side effect)."""
     from booking.accounts import messages as account_messages
+    from booking.payments import messages as payment_messages
+    from booking.payments import services as payments
     from booking.scheduling import messages as booking_messages
 
     account_messages.register()
     booking_messages.register()
+    payment_messages.register()
+    payments.register()
 
 
 def register_audit_labels(app: Flask) -> None:
@@ -131,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from booking.core.views import bp as core_bp
     from booking.notifications.views import bp as outbox_bp
     from booking.ops.views import bp as ops_bp
+    from booking.payments.views import bp as payments_bp
     from booking.records.views import bp as records_bp
     from booking.scheduling.views.clinic import bp as clinic_bookings_bp
     from booking.scheduling.views.patient import bp as scheduling_bp
@@ -139,8 +144,8 @@ def register_blueprints(app: Flask) -> None:
 
     # Each feature brings its screens for every role; the two dashboards compose them.
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
-               records_bp, clinic_bookings_bp, plans_bp, coordinator_bp, catalogue_admin_bp,
-               staff_bp, outbox_bp, admin_bp):
+               records_bp, payments_bp, clinic_bookings_bp, plans_bp, coordinator_bp,
+               catalogue_admin_bp, staff_bp, outbox_bp, admin_bp):
         app.register_blueprint(bp)
     from booking.api import init_app as init_api
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from booking import create_app
 from booking.extensions import db, limiter
@@ -64,6 +66,21 @@ def app(mail_sink: MailSink, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The app served on 127.0.0.1 in a thread (for the browser and the Stripe stand-in's
+    webhooks); email links then point at it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    previous = app.config["BASE_URL"]
+    app.config["BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    app.config["BASE_URL"] = previous
 
 
 def _delete_all_rows(app: Flask) -> None:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    parse_decimal,
+)
 
 
 @dataclass(frozen=True)
@@ -47,3 +53,21 @@ def _pattern(locale: str, currency: str, whole: bool) -> str:
             and not pattern.startswith("¤\u00a0"):
         pattern = "¤\u00a0" + pattern[1:]
     return pattern
+
+
+def parse_amount(text: str, currency: str, locale: str = "en") -> int | None:
+    """What a person typed ("1500", "1,500.50") as minor units of `currency`, or None when it
+    is not a positive amount with at most the currency's decimals."""
+    text = (text or "").strip().replace("\u00a0", "").replace(" ", "")
+    if not text or len(text) > 20 or not all(c.isdigit() or c in ",." for c in text):
+        return None
+    try:
+        amount = parse_decimal(text, locale=locale, strict=True)
+    except (NumberFormatError, InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount <= 0:
+        return None
+    minor = amount.scaleb(get_currency_precision(currency))
+    if minor != minor.to_integral_value():
+        return None
+    return int(minor)

@@ -66,6 +66,11 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["format_timedelta"] = format_timedelta
 
+    @app.template_filter("amount")
+    def amount(value) -> str:  # type: ignore[no-untyped-def]
+        """A Money in the page's language: "THB 2,500.00", "US$72.50", "¥3,000"."""
+        return value.format(str(get_locale() or "en"))
+
     @app.template_filter("in_bangkok")
     def in_bangkok(value: datetime | None) -> str:
         if value is None:

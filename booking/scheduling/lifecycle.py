@@ -45,6 +45,9 @@ signals = Namespace()
 booking_changed = signals.signal("booking-changed")
 #: The clinic set or changed where a video consultation takes place.
 video_link_changed = signals.signal("video-link-changed")
+#: Sent by the hold sweep before it frees a lapsed hold; a receiver that answers True keeps
+#: it (the payments feature: the deposit was paid at Stripe, or Stripe could not be asked).
+hold_ending = signals.signal("hold-ending")
 
 
 class InvalidTransition(Conflict):
@@ -122,6 +125,15 @@ def move(booking: Booking, to_state: str, actor: User | None, *, reason: str = "
     if reason:
         booking.cancel_reason = reason
     return _apply(booking, actor, booking.state, to_state, action=f"booking.{to_state}")
+
+
+def revive(booking: Booking, actor: User | None) -> Booking:
+    """A deposit paid after the hold lapsed confirms the booking after all (the caller has
+    checked that the time is still free). Only payments do this: `move` never leaves EXPIRED."""
+    lock(booking)
+    if booking.state != EXPIRED:
+        raise InvalidTransition(ENDED[booking.state])
+    return _apply(booking, actor, EXPIRED, CONFIRMED, action="booking.confirmed_late")
 
 
 def record_move(booking: Booking, actor: User | None, old_start: datetime) -> Booking:

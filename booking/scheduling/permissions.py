@@ -35,6 +35,8 @@ class BookingAction(StrEnum):
     RECORD_OUTCOME = "record_outcome"
     SET_VIDEO_LINK = "set_video_link"
     RESEND_MESSAGE = "resend_message"
+    PAY = "pay"
+    REFUND = "refund"
 
 
 def can_see(actor: User, booking: Booking) -> bool:
@@ -52,6 +54,10 @@ def _the_clinic(actor: User, booking: Booking) -> bool:
     return actor.is_coordinator and actor.clinic_id == booking.clinic_id
 
 
+def _the_clinic_or_admin(actor: User, booking: Booking) -> bool:
+    return actor.is_admin or _the_clinic(actor, booking)
+
+
 WHO: dict[BookingAction, Callable[[User, Booking], bool]] = {
     BookingAction.SEE: can_see,
     BookingAction.CONSENT: _the_patient,
@@ -61,6 +67,8 @@ WHO: dict[BookingAction, Callable[[User, Booking], bool]] = {
     BookingAction.RECORD_OUTCOME: _the_clinic,
     BookingAction.SET_VIDEO_LINK: _the_clinic,
     BookingAction.RESEND_MESSAGE: _the_clinic,
+    BookingAction.PAY: _the_patient,
+    BookingAction.REFUND: _the_clinic_or_admin,
 }
 
 WHEN: dict[BookingAction, Callable[[Booking], bool]] = {
@@ -73,6 +81,9 @@ WHEN: dict[BookingAction, Callable[[Booking], bool]] = {
     BookingAction.SET_VIDEO_LINK: lambda b: (b.consultation_type.mode == "video"
                                              and b.is_active),
     BookingAction.RESEND_MESSAGE: lambda b: True,  # which message: its own status says
+    BookingAction.PAY: lambda b: (b.state == HELD and b.hold_expires_at is not None
+                                  and b.hold_expires_at > utcnow()),
+    BookingAction.REFUND: lambda b: True,  # how much is left: the payments ledger says
 }
 
 REFUSED = {
@@ -81,6 +92,8 @@ REFUSED = {
     BookingAction.RECORD_OUTCOME: _l("Only the clinic's coordinators can record the outcome."),
     BookingAction.SET_VIDEO_LINK: _l("Only the clinic's coordinators can set the video link."),
     BookingAction.RESEND_MESSAGE: _l("Only the clinic's coordinators can send a message again."),
+    BookingAction.PAY: _l("Only the patient can pay the deposit online."),
+    BookingAction.REFUND: _l("Only the clinic's coordinators can issue a refund."),
 }
 
 
@@ -111,7 +124,7 @@ def require(actor: User, action: BookingAction, booking: Booking) -> None:
 #: The actions on the booking itself (sending a message again is asked per message).
 BOOKING_ACTIONS = (BookingAction.CONSENT, BookingAction.MOVE, BookingAction.CANCEL,
                    BookingAction.CONFIRM, BookingAction.RECORD_OUTCOME,
-                   BookingAction.SET_VIDEO_LINK)
+                   BookingAction.SET_VIDEO_LINK, BookingAction.PAY)
 
 
 def actions(actor: User, booking: Booking) -> list[str]:

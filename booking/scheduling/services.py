@@ -427,9 +427,29 @@ def expire_holds(now: datetime | None = None) -> list[int]:
         select(Booking).where(Booking.state == HELD, Booking.hold_expires_at <= now)
         .with_for_update(skip_locked=True)
     ).all()
+    freed = []
     for booking in expired:
-        lifecycle.move(booking, EXPIRED, None)
-    return [b.id for b in expired]
+        kept = any(answer for _, answer in lifecycle.hold_ending.send(booking, now=now))
+        if not kept:
+            lifecycle.move(booking, EXPIRED, None)
+            freed.append(booking.id)
+    return freed
+
+
+def still_free(booking: Booking) -> bool:
+    """Whether an ended booking's time could be given back to it: no active booking of the
+    doctor overlaps it and the patient has nothing else then (under the schedule lock)."""
+    lock_schedule()
+    doctor_busy = select(Booking.id).where(
+        Booking.doctor_id == booking.doctor_id, Booking.id != booking.id,
+        Booking.state.in_(ACTIVE_STATES), Booking.blocked_from < booking.blocked_until,
+        Booking.blocked_until > booking.blocked_from)
+    patient_busy = select(Booking.id).where(
+        Booking.patient_id == booking.patient_id, Booking.id != booking.id,
+        Booking.state.in_(ACTIVE_STATES), Booking.starts_at < booking.ends_at,
+        Booking.ends_at > booking.starts_at)
+    return (db.session.scalar(doctor_busy.limit(1)) is None
+            and db.session.scalar(patient_busy.limit(1)) is None)
 
 
 # Working plans ------------------------------------------------------------------------------

@@ -206,10 +206,10 @@ def test_someone_elses_booking_cannot_be_changed_through_the_api(client, tokens,
 
 
 def test_each_answer_says_what_the_caller_may_do_now(client, tokens, slot, app):
-    """The same rule as the booking page's buttons: the patient may consent and cancel a hold;
+    """The same rule as the booking page's buttons: the patient may consent, pay and cancel a hold;
     the clinic's coordinator may confirm it, set the video link or cancel; an admin cancel."""
     booking = api(client, "post", "/bookings", tokens["patient"], json=slot).json
-    assert booking["actions"] == ["consent", "cancel"]
+    assert booking["actions"] == ["consent", "cancel", "pay"]
     as_clinic = api(client, "get", f"/bookings/{booking['id']}", tokens["coordinator"]).json
     assert as_clinic["actions"] == ["cancel", "confirm", "set_video_link"]
     assert api(client, "get", f"/bookings/{booking['id']}",
@@ -217,7 +217,7 @@ def test_each_answer_says_what_the_caller_may_do_now(client, tokens, slot, app):
     consented = api(client, "post", f"/bookings/{booking['id']}/consents", tokens["patient"],
                     json={"consents": [{"kind": kind, "version": text.version}
                                        for kind, text in CONSENTS.items()]})
-    assert consented.json["actions"] == ["cancel"]  # nothing left to consent to
+    assert consented.json["actions"] == ["cancel", "pay"]  # nothing left to consent to
     cancelled = api(client, "post", f"/bookings/{booking['id']}/cancel", tokens["patient"],
                     json={})
     assert cancelled.status_code == 200 and cancelled.json["actions"] == []

@@ -73,6 +73,12 @@ ACCESS: dict[str, object] = {
     "scheduling.reschedule_choose": ANY,
     "scheduling.reschedule_move": ANY,
     "scheduling.consent": ("patient",),
+    "payments.checkout": ("patient",),
+    "payments.returned": ANY,
+    "payments.webhook": PUBLIC,  # no session: the Stripe-Signature is what it checks
+    "payments.refund": ("coordinator", "admin"),
+    "payments.payments_page": ("coordinator", "admin"),
+    "payments.payments_csv": ("coordinator", "admin"),
     "screening.screen": ("patient",),
     "records.upload_for_booking": ("patient",),
     "records.upload": ("patient",),

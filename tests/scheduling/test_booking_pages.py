@@ -31,7 +31,7 @@ def test_patient_holds_a_slot_from_the_slot_page(as_role, app):
     assert response.status_code == 302
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Held — awaiting deposit" in detail
-    assert "In Bangkok:" in detail and "must be paid before then" in detail
+    assert "In Bangkok:" in detail and "pay the deposit of" in detail
     # Taken now: a second try says so kindly and goes back to the times.
     again = post_form(client, f"/book/{ctype_id}/hold",
                       {"start": start, "doctor": str(doctor)}, token_from=f"/book/{ctype_id}")

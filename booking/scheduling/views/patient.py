@@ -32,6 +32,8 @@ from booking.core.zones import all_zones, days_in_utc, is_valid_zone
 from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.registry import kinds
+from booking.payments import views as payment_views
+from booking.payments.labels import PAYMENT_LABELS, REFUND_LABELS
 from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
 from booking.scheduling import lifecycle, permissions, services
@@ -227,7 +229,9 @@ def booking_page(booking: Booking, video_form: VideoLinkForm | None = None) -> s
                            video_form=video_form, reminders=reminders,
                            missing=services.missing_for_confirmation(booking),
                            missing_labels=services.MISSING_LABELS, screening=screening,
-                           treatment_labels=dict(PRIOR_TREATMENTS), flag_labels=dict(RED_FLAGS))
+                           treatment_labels=dict(PRIOR_TREATMENTS), flag_labels=dict(RED_FLAGS),
+                           pay=payment_views.panel(booking, current_user),
+                           payment_labels=PAYMENT_LABELS, refund_labels=REFUND_LABELS)
 
 
 @bp.post("/bookings/<int:booking_id>/consent")
@@ -301,7 +305,9 @@ def cancel_booking(booking_id: int):
                 flash(cancelled.message, "danger")
                 return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
             return render_template("scheduling/cancel.html", booking=booking, reason=reason,
-                                   reason_error=cancelled.message), 422
+                                   reason_error=cancelled.message,
+                                   refund=payment_views.cancel_refund(booking, current_user)), 422
         flash(_("Booking %(ref)s is cancelled.", ref=booking.reference), "success")
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
-    return render_template("scheduling/cancel.html", booking=booking, reason=reason)
+    return render_template("scheduling/cancel.html", booking=booking, reason=reason,
+                           refund=payment_views.cancel_refund(booking, current_user))

@@ -1,0 +1,1 @@
+"""Deposits: Stripe Checkout, verified webhooks, the refund policy, the payments ledger."""
