@@ -39,6 +39,9 @@ seed: migrate
 # Web + Celery worker + beat + a local SMTP sink that prints every email it receives.
 # Ctrl-C stops them all (they share this shell's process group).
 SINK_PORT ?= 8025
+# Deposits: without STRIPE_SECRET_KEY a local Stripe stand-in takes the test cards; with real keys
+# (and no STRIPE_API_BASE) the same code talks to Stripe.
+STRIPE_PORT ?= 12111
 run: seed
 	@echo ""
 	@echo "  SpineBridge is starting on http://$(HOST):$(PORT)"
@@ -50,6 +53,13 @@ run: seed
 	export BASE_URL="$${BASE_URL:-http://$(HOST):$(PORT)}"; \
 	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SINK_PORT) -c aiosmtpd.handlers.Debugging \
 		</dev/null & pids="$$!"; \
+	if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+		export STRIPE_SECRET_KEY=sk_test_local_standin STRIPE_WEBHOOK_SECRET=whsec_local_standin \
+			STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT); \
+		$(BIN)/python -m stripe_standin --port $(STRIPE_PORT) \
+			--webhook-url "$$BASE_URL/stripe/webhook" </dev/null & pids="$$pids $$!"; \
+		echo "  Deposits go to a local Stripe stand-in on 127.0.0.1:$(STRIPE_PORT): pay with card 4242 4242 4242 4242."; \
+	fi; \
 	$(BIN)/celery -A worker.app worker --pool solo --concurrency 1 --loglevel INFO \
 		</dev/null & pids="$$pids $$!"; \
 	$(BIN)/celery -A worker.app beat --loglevel INFO --schedule instance/celerybeat-schedule \

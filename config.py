@@ -50,6 +50,7 @@ def celery_settings(redis_url: str | None, embedded_file: Path) -> dict:
             "purge-login-sessions": {"task": "accounts.purge_login_sessions",
                                      "schedule": 86400.0},
             "dispatch-messages": {"task": "notifications.dispatch_due", "schedule": 60.0},
+            "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
             # 18:00 in Bangkok: tomorrow's consultations for every coordinator.
             "daily-digest": {"task": "scheduling.queue_daily_digests",
                              "schedule": crontab(hour=11, minute=0)},
@@ -137,7 +138,8 @@ class Config:
         "MAIL_DEFAULT_SENDER", "SpineBridge <care@spinebridge.test>"
     )
 
-    # Stripe (deposits arrive in a later issue; read here so secrets only come from the env)
+    # Stripe: secrets only from the environment. STRIPE_API_BASE set points the client at a
+    # stand-in (tests, `make run`); unset, it talks to Stripe itself.
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")

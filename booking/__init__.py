@@ -21,6 +21,19 @@ CSP = {
 }
 
 
+def _csp(app: Flask) -> dict:
+    """The policy, with Stripe's hosted checkout (or the stand-in) allowed as a form's target:
+    the deposit form is answered with a redirect there, which form-action also governs."""
+    from urllib.parse import urlsplit
+
+    base = app.config.get("STRIPE_API_BASE")
+    checkout = "https://checkout.stripe.com"
+    if base:
+        parts = urlsplit(base)
+        checkout = f"{parts.scheme}://{parts.netloc}"
+    return {**CSP, "form-action": ["'self'", checkout]}
+
+
 def create_app(config: str | type | None = None) -> Flask:
     """Build the app from a config name ("development", "testing", "production") or class."""
     from config import CONFIGS
@@ -88,7 +101,7 @@ def register_extensions(app: Flask) -> None:
         strict_transport_security=force_https,
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
-        content_security_policy=CSP,
+        content_security_policy=_csp(app),
         frame_options="DENY",
         referrer_policy="strict-origin-when-cross-origin",
     )

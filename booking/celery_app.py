@@ -8,7 +8,7 @@ from celery import Celery, Task
 from flask import Flask
 
 TASK_MODULES = ("booking.core.tasks", "booking.accounts.tasks", "booking.scheduling.tasks",
-                "booking.notifications.tasks")
+                "booking.notifications.tasks", "booking.payments.tasks")
 
 
 def celery_init_app(app: Flask) -> Celery:

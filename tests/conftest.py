@@ -20,6 +20,8 @@ from werkzeug.serving import make_server
 from booking import create_app
 from booking.extensions import db, limiter
 from config import TestConfig
+from stripe_standin import StandIn
+from stripe_standin import serve as serve_standin
 from tests.mailsink import MailSink
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
@@ -55,10 +57,19 @@ def make_config(tmp_dir: str | None = None, **overrides: object) -> type:
 
 
 @pytest.fixture(scope="session")
-def app(mail_sink: MailSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def standin_server() -> Iterator[StandIn]:
+    """The Stripe stand-in on 127.0.0.1 (the app only talks to it once a test gives a key)."""
+    server = serve_standin()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(mail_sink: MailSink, tmp_path_factory: pytest.TempPathFactory,
+        standin_server: StandIn) -> Iterator[Flask]:
     tmp = tmp_path_factory.mktemp("db")
     broker = TestConfig.REDIS_URL or f"sqla+sqlite:///{tmp}/broker.sqlite"
-    config = make_config(str(tmp), MAIL_PORT=mail_sink.port,
+    config = make_config(str(tmp), MAIL_PORT=mail_sink.port, STRIPE_API_BASE=standin_server.url,
                          MEDICAL_STORAGE_DIR=str(tmp / "medical"),
                          CELERY={**TestConfig.CELERY, "broker_url": broker})
     application = create_app(config)

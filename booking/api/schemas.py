@@ -197,6 +197,44 @@ class BookingSchema(Schema):
         [a.value for a in BOOKING_ACTIONS])), required=True, metadata={
             "description": "What the caller may do to this booking now (the same rule that "
                            "shows the booking page's buttons)"})
+    payment_status = fields.String(required=True, validate=validate.OneOf(
+        ["unpaid", "paid", "partially_refunded", "refunded"]), metadata={
+            "description": "From the payments ledger"})
+    amount_paid = fields.Nested(MoneySchema, required=True)
+    amount_refunded = fields.Nested(MoneySchema, required=True)
+    refunds = fields.List(fields.Nested(lambda: RefundSchema()), required=True)
+
+
+class RefundSchema(Schema):
+    id = fields.Integer(required=True)
+    amount_minor = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["pending", "succeeded", "failed"]))
+    cause = fields.String(required=True, metadata={
+        "description": "policy, clinic, late_payment, manual or stripe"})
+    reason = fields.String(required=True)
+    created_at = _datetime(required=True)
+
+
+class CheckoutRequestSchema(Schema):
+    currency = fields.String(load_default="THB", validate=[validate.Length(equal=3), no_nul],
+                             metadata={"description": "THB, or a currency with an exchange "
+                                                      "rate (USD, EUR, GBP, AUD, SGD, JPY, CNY)"})
+
+
+class CheckoutSchema(Schema):
+    checkout_url = fields.String(required=True, metadata={"format": "uri"})
+    session_id = fields.String(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "Minor units"})
+    currency = fields.String(required=True)
+    expires_at = _datetime(required=True)
+
+
+class RefundRequestSchema(Schema):
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=1, max=10**10), metadata={"description": "Minor units of the paid currency"})
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=500), no_nul])
 
 
 class ConsentGivenSchema(Schema):

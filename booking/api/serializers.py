@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from booking.accounts.models import User
 from booking.catalogue.models import Clinic, ConsultationType
 from booking.core.zones import CLINIC_ZONE
+from booking.payments import services as payments
 from booking.scheduling import permissions, services
 from booking.scheduling.availability import Slot
 from booking.scheduling.consent import CONSENTS
@@ -64,7 +65,25 @@ def booking(b: Booking, viewer: User) -> dict:
         "missing": services.missing_for_confirmation(b),
         # What the caller may do now: the rule the booking page uses to show its buttons.
         "actions": permissions.actions(viewer, b),
+        **payment(b),
     }
+
+
+def payment(b: Booking) -> dict:
+    """What the ledger says: status, paid and refunded (in the paid currency), each refund."""
+    summary = payments.summarise(b)
+    return {
+        "payment_status": summary.status.value,
+        "amount_paid": {"amount_minor": summary.paid, "currency": summary.currency},
+        "amount_refunded": {"amount_minor": summary.refunded, "currency": summary.currency},
+        "refunds": [refund(r) for r in summary.refunds],
+    }
+
+
+def refund(r) -> dict:  # type: ignore[no-untyped-def]
+    return {"id": r.id, "amount_minor": r.amount_minor, "currency": r.currency,
+            "status": r.status, "cause": r.cause, "reason": r.reason,
+            "created_at": iso(r.created_at)}
 
 
 def consent_status(b: Booking, kind: str) -> dict:

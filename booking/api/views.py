@@ -5,6 +5,7 @@ the OpenAPI document (/api/v1/openapi.json) is generated from those declarations
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
@@ -28,6 +29,7 @@ from booking.core.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from booking.core.types import utcnow
 from booking.core.zones import days_in_utc
 from booking.extensions import csrf, db
+from booking.payments import services as payments
 from booking.scheduling import cache as availability_cache
 from booking.scheduling import services
 from booking.scheduling.availability import find_slots
@@ -268,6 +270,44 @@ def give_consents(args: dict, booking_id: int) -> dict:
     with transaction():
         services.give_consent(user, booking, list(given))
     return serializers.booking(booking, _user())
+
+
+# Deposits --------------------------------------------------------------------------------------
+
+@bp.route("/bookings/<int:booking_id>/checkout", methods=["POST"])
+@patient_only
+@bp.arguments(schemas.CheckoutRequestSchema, required=False)
+@bp.response(200, schemas.CheckoutSchema)
+@answers(400, 401, 403, 404, 409, 413, 422, 503)
+def checkout(args: dict, booking_id: int) -> dict:
+    """A Stripe Checkout Session for a held booking's deposit; the same session again while
+    it is open. 422 `checkout_incomplete` names what is missing (screening, consents); 409
+    when the booking is not held any more; 503 when Stripe does not answer (the hold stays)."""
+    user = _user()
+    booking = services.get_booking(user, booking_id)
+    with transaction():
+        attempt = payments.start_checkout(user, booking, args.get("currency", "THB").upper())
+    return {"checkout_url": attempt.url, "session_id": attempt.session_id,
+            "amount": attempt.amount_minor, "currency": attempt.currency,
+            "expires_at": attempt.expires_at}
+
+
+@bp.route("/bookings/<int:booking_id>/refunds", methods=["POST"])
+@signed_in
+@bp.arguments(schemas.RefundRequestSchema)
+@bp.response(201, schemas.BookingSchema, description="Refund made (or failed at Stripe: "
+                                                      "see its status)")
+@answers(400, 401, 403, 404, 409, 413, 422)
+def create_refund(args: dict, booking_id: int) -> dict:
+    """The clinic refunds part or all of what is left, with a reason the patient reads. 409
+    `refund_too_large` past what is left, `nothing_to_refund` when nothing was paid. An
+    `Idempotency-Key` header makes a retried request the same refund."""
+    user = _user()
+    booking = services.get_booking(user, booking_id)
+    key = (request.headers.get("Idempotency-Key") or "")[:60] or secrets.token_urlsafe(16)
+    with transaction():
+        payments.refund_by_clinic(user, booking, args["amount"], args["reason"], f"api:{key}")
+    return serializers.booking(booking, user)
 
 
 # Screening -------------------------------------------------------------------------------------

@@ -163,12 +163,12 @@ CLINICS = [
     },
 ]
 
-CANCELLATION = ("Free cancellation up to 7 days before your consultation: the deposit is "
-                "refunded in full. Within 7 days, the deposit is kept unless the clinic "
-                "cancels or moves your appointment.")
+CANCELLATION = ("Cancel 7 days or more before your consultation and the deposit is refunded in "
+                "full; 2 to 7 days before, half of it; later, it is kept. If the clinic "
+                "cancels, it is refunded in full.")
 
 RATES = {"USD": "0.0290", "EUR": "0.0265", "GBP": "0.0228", "AUD": "0.0445", "SGD": "0.0390",
-         "AED": "0.1065", "JPY": "4.35"}
+         "AED": "0.1065", "JPY": "4.35", "CNY": "0.2080"}
 
 
 def _upsert(model: type, key: dict, values: dict):  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
 from booking.notifications.registry import kinds
+from booking.payments import services as payments
 from booking.scheduling import services
 from booking.scheduling.models import CONFIRMED, HELD, Booking
 from booking.scheduling.views.clinic import clinic_bookings
@@ -73,4 +74,5 @@ def dashboard():
                            waiting=[(b, services.missing_for_confirmation(b)) for b in waiting],
                            missing_labels=services.MISSING_LABELS, now=now,
                            upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
-                           no_link=no_link, said=sentences(recent))
+                           no_link=no_link, said=sentences(recent),
+                           money_needing=payments.needing_a_person(current_user))

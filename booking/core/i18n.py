@@ -6,7 +6,7 @@ from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
-SUPPORTED_CURRENCIES = ("THB", "USD", "EUR", "GBP", "AUD", "SGD", "AED", "JPY")
+SUPPORTED_CURRENCIES = ("THB", "USD", "EUR", "GBP", "AUD", "SGD", "AED", "JPY", "CNY")
 
 
 def select_locale() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.core.models import TimestampMixin
 from booking.core.types import UtcDateTime, utcnow
 from booking.extensions import db
+
+if TYPE_CHECKING:
+    from booking.scheduling.models import Booking
 
 
 class CheckoutState(StrEnum):
@@ -131,6 +135,7 @@ class LedgerEntry(db.Model):
                                                  nullable=False)
 
     checkout: Mapped[CheckoutAttempt | None] = relationship()
+    booking: Mapped[Booking] = relationship()
 
 
 class StripeEvent(db.Model):

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from booking.accounts.models import User
 from booking.catalogue.models import ExchangeRate
@@ -135,7 +136,8 @@ def summaries(bookings: list[Booking]) -> dict[int, Summary]:
 def ledger_query(actor: User, *, kind: str | None = None, status: str | None = None,
                  start: datetime | None = None, end: datetime | None = None):  # type: ignore[no-untyped-def]
     """The ledger rows this person may see (their clinic's; an admin all), newest first."""
-    query = (select(LedgerEntry, Booking).join(Booking, Booking.id == LedgerEntry.booking_id)
+    query = (select(LedgerEntry).join(Booking, Booking.id == LedgerEntry.booking_id)
+             .options(joinedload(LedgerEntry.booking).joinedload(Booking.patient))
              .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
     if not actor.is_admin:
         query = query.where(Booking.clinic_id == actor.clinic_id)
@@ -150,12 +152,12 @@ def ledger_query(actor: User, *, kind: str | None = None, status: str | None = N
     return query
 
 
-def needing_a_person(actor: User, limit: int = 20) -> list[tuple[LedgerEntry, Booking]]:
+def needing_a_person(actor: User, limit: int = 20) -> list[LedgerEntry]:
     """Failed refunds and money that came after its hold ended, for the dashboard."""
     query = ledger_query(actor).where(
         (LedgerEntry.status == EntryStatus.FAILED)
         | (LedgerEntry.cause == RefundCause.LATE_PAYMENT))
-    return [tuple(row) for row in db.session.execute(query.limit(limit))]
+    return list(db.session.scalars(query.limit(limit)))
 
 
 # What it costs -------------------------------------------------------------------------------

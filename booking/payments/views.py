@@ -8,6 +8,7 @@ import io
 import logging
 import secrets
 
+from babel.numbers import get_currency_name
 from flask import (
     Blueprint,
     Response,
@@ -19,6 +20,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -52,7 +54,9 @@ def panel(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
             amount, _rate = services.quote(booking, code)
             choices.append((code, amount))
     percent, back = services.policy_refund(booking) if summary.paid else (0, 0)
+    locale = str(get_locale() or "en")
     return {"summary": summary, "choices": choices,
+            "names": {code: get_currency_name(code, locale=locale) for code, _a in choices},
             "chosen": services.default_currency(booking.patient),
             "policy": refund_policy.describe(refund_policy.windows(booking.clinic_id)),
             "open": services.open_attempt(booking), "percent": percent, "back": back,
@@ -155,8 +159,8 @@ def payments_csv():
         writer.writerow(["when_utc", "booking", "patient", "clinic_id", "kind", "status",
                          "amount", "amount_minor", "currency", "cause", "reason",
                          "payment_intent", "refund_id", "failure"])
-        for entry, booking in db.session.execute(
-                services.ledger_query(current_user, **asked)):
+        for entry in db.session.scalars(services.ledger_query(current_user, **asked)):
+            booking = entry.booking
             writer.writerow([entry.created_at.isoformat(), booking.reference,
                              booking.patient.name, booking.clinic_id, entry.kind, entry.status,
                              f"{Money(entry.amount_minor, entry.currency).decimal}",

@@ -50,3 +50,7 @@ def shot(output_path):
     """shot("name.png") -> a path in this test's output folder (test-results/...)."""
     os.makedirs(output_path, exist_ok=True)
     return lambda name: os.path.join(output_path, name)
+
+
+# The Stripe stand-in, wired to the served app (the deposit's browser test pays through it).
+from tests.payments.conftest import stripe_live  # noqa: E402, F401

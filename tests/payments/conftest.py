@@ -10,17 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from stripe_standin import StandIn, serve
+from stripe_standin import StandIn
 
 SECRET = "whsec_test_spinebridge"
 KEY = "sk_test_spinebridge"
-
-
-@pytest.fixture(scope="session")
-def standin_server() -> Iterator[StandIn]:
-    server = serve()
-    yield server
-    server.stop()
 
 
 def _use(app, standin: StandIn) -> dict:

@@ -136,6 +136,8 @@ def test_payment_after_expiry_on_a_taken_slot_is_refunded_in_full(
     assert any("being refunded" in s for s in told), told
     clinic = [m["Subject"] for m in mail_sink.to(demo["coordinator"])]
     assert any("needs you" in s for s in clinic), clinic
+    dashboard = as_role("coordinator").get("/coordinator/").get_data(as_text=True)
+    assert 'data-testid="money-needing"' in dashboard and "after the hold ended" in dashboard
 
 
 def test_payment_after_expiry_on_a_free_slot_confirms_after_all(app, demo, as_role,
@@ -238,6 +240,8 @@ def test_a_refund_stripe_fails_is_shown_as_failed(app, demo, as_role, stripe_liv
     assert ledger(app, booking_id)[1][:2] == ("refund", "failed")
     page = coordinator.get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert 'data-testid="refund-failed"' in page
+    dashboard = coordinator.get("/coordinator/").get_data(as_text=True)
+    assert "Payments that need you" in dashboard and "failed" in dashboard
     subjects = [m["Subject"] for m in mail_sink.wait_for(demo["coordinator"], count=1)]
     assert any("needs you" in s for s in subjects), subjects
 
