@@ -287,6 +287,9 @@ def checkout(args: dict, booking_id: int) -> dict:
     booking = services.get_booking(user, booking_id)
     with transaction():
         attempt = payments.start_checkout(user, booking, args.get("currency", "THB").upper())
+    if attempt.state != "open":  # paid in the meantime (now recorded)
+        raise Conflict(_("This deposit has already been paid, or is being processed: there is "
+                         "nothing more to pay."), code="already_paid")
     return {"checkout_url": attempt.url, "session_id": attempt.session_id,
             "amount": attempt.amount_minor, "currency": attempt.currency,
             "expires_at": attempt.expires_at}

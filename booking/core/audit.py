@@ -195,6 +195,7 @@ VERBS = {
     "payment.failed": _l("saw a failed payment for"),
     "payment.refund_requested": _l("refunded money for"),
     "payment.refund_failed": _l("saw a refund fail for"),
+    "refund_policy.set": _l("changed the cancellation policy of"),
     "consent.informed": _l("gave informed consent for"),
     "consent.pdpa": _l("gave health data consent for"),
     "schedule.plan_replaced": _l("changed the weekly plan of"),

@@ -12,6 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 
+from booking.accounts.models import User
+from booking.core import audit
+from booking.core.errors import NotFound, Unprocessable
+from booking.core.policy import can_manage_clinic
 from booking.extensions import db
 from booking.payments.models import RefundWindow
 
@@ -73,3 +77,35 @@ def describe(policy: tuple[Window, ...]) -> list[str]:
                       long=_notice(longer))
         lines.append(f"{when}: {back}")
     return lines
+
+
+def set_windows(actor: User, clinic_id: int, lines: list[Window]) -> tuple[Window, ...]:
+    """Replace the clinic's policy. More notice never gives back less; one window per notice;
+    the last (no notice) always exists."""
+    if not can_manage_clinic(actor, clinic_id):
+        raise NotFound(_l("No such clinic."))
+    ordered = sorted(lines, key=lambda w: -w.min_hours)
+    if len({w.min_hours for w in ordered}) != len(ordered):
+        raise Unprocessable(_l("Two lines have the same notice: give each a different one."),
+                            code="duplicate_window")
+    if not ordered or ordered[-1].min_hours != 0:
+        raise Unprocessable(_l("Say what a late cancellation gives back."), code="no_late_window")
+    for longer, shorter in zip(ordered, ordered[1:], strict=False):
+        if shorter.percent > longer.percent:
+            raise Unprocessable(_l("Cancelling earlier must never give back less than "
+                                   "cancelling later: check the percentages."),
+                                code="policy_not_monotonic")
+    before = [(w.min_hours, w.percent) for w in windows(clinic_id)]
+    db.session.execute(RefundWindow.__table__.delete().where(
+        RefundWindow.clinic_id == clinic_id))
+    for w in ordered:
+        db.session.add(RefundWindow(clinic_id=clinic_id, min_hours=w.min_hours,
+                                    percent=w.percent))
+    db.session.flush()
+    from booking.catalogue.models import Clinic
+
+    audit.record(actor, "refund_policy.set", db.session.get(Clinic, clinic_id),
+                 before={"windows": before},
+                 after={"windows": [(w.min_hours, w.percent) for w in ordered]})
+    return tuple(ordered)
+

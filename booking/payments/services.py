@@ -55,6 +55,9 @@ PAY_CURRENCIES = ("THB", "USD", "EUR", "GBP", "AUD", "SGD", "JPY", "CNY")
 SESSION_MIN = timedelta(minutes=31)  # a minute's margin for the clocks
 SESSION_MAX = timedelta(hours=23, minutes=59)
 MAX_REFUND_REASON = 500
+#: Sessions one hold may open (each may keep the hold 30 minutes longer): switching currency
+#: again and again must not keep a time forever.
+MAX_CHECKOUTS = 5
 
 
 class PaymentUnavailable(DomainError):
@@ -221,13 +224,27 @@ def start_checkout(actor: User, booking: Booking, currency: str, *,
         raise Unprocessable(_missing_message(missing), code="checkout_incomplete")
     amount, rate = quote(booking, currency)
     current = open_attempt(booking)
-    if current is not None:
-        if current.currency == currency and current.expires_at > now + timedelta(minutes=2):
-            return current
-        _close(current, now)  # another currency asked for, or about to lapse
-    expires_at = min(max(booking.hold_expires_at, now + SESSION_MIN), now + SESSION_MAX)
+    if current is not None and current.currency == currency \
+            and current.expires_at > now + timedelta(minutes=2):
+        return current
     number = (db.session.scalar(select(func.max(CheckoutAttempt.attempt)).where(
         CheckoutAttempt.booking_id == booking.id)) or 0) + 1
+    if number > MAX_CHECKOUTS:
+        raise Conflict(_l("This hold has had %(count)s payment attempts, the most we allow. "
+                          "Choose a new time, or write to the clinic at %(email)s.",
+                          count=MAX_CHECKOUTS, email=booking.clinic.email),
+                       code="too_many_checkouts")
+    if current is not None:  # another currency asked for, or about to lapse: close it first
+        session = _close(current, now)
+        if session is None:
+            raise PaymentUnavailable(_l("The payment service did not answer. Your time stays "
+                                        "held; please try again in a minute."))
+        if current.state == CheckoutState.OPEN:  # Stripe says it was paid, or is being paid
+            if session.payment_status == "paid":
+                record_payment(booking, current, session.payment_intent, session.amount_total,
+                               session.currency, now=now)
+            return current  # the caller sends the patient to what happened, not to pay again
+    expires_at = min(max(booking.hold_expires_at, now + SESSION_MIN), now + SESSION_MAX)
     base = current_app.config["BASE_URL"].rstrip("/")
     try:
         session = gateway.create_checkout_session(

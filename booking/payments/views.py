@@ -29,13 +29,20 @@ from booking.core.errors import DomainError
 from booking.core.inputs import parse_day
 from booking.core.money import Money, parse_amount
 from booking.core.pages import PER_PAGE, asked_page, other_args
-from booking.core.policy import any_user_required, patient_required, staff_required
+from booking.core.policy import (
+    any_user_required,
+    coordinator_required,
+    patient_required,
+    staff_required,
+)
 from booking.core.types import utcnow
 from booking.core.zones import days_in_utc
 from booking.extensions import csrf, db, limiter
 from booking.payments import gateway, services, webhooks
 from booking.payments import policy as refund_policy
+from booking.payments.forms import PolicyForm
 from booking.payments.labels import REFUND_LABELS
+from booking.payments.models import CheckoutState
 from booking.scheduling import services as scheduling
 from booking.scheduling.models import HELD, Booking
 from booking.scheduling.permissions import BookingAction, may
@@ -82,6 +89,8 @@ def checkout(booking_id: int):
     if not started.ok:
         flash(started.message, "danger")
         return redirect(url_for("scheduling.booking_detail", booking_id=booking.id))
+    if started.value.state != CheckoutState.OPEN:  # it went through in the meantime
+        return redirect(url_for("payments.returned", booking_id=booking.id), code=303)
     return redirect(started.value.url, code=303)
 
 
@@ -180,6 +189,38 @@ def payments_csv():
 def _cell(text: str) -> str:
     """A spreadsheet never runs what a cell says (=, +, -, @ start a formula)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@bp.route("/coordinator/refund-policy", methods=["GET", "POST"])
+@coordinator_required
+def refund_policy_page():
+    """The clinic's cancellation policy: what a patient's cancellation gives back, by notice."""
+    form = PolicyForm()
+    current = refund_policy.windows(current_user.clinic_id)
+    if request.method == "GET":
+        shown = [w for w in current if w.min_hours]
+        form.later.data = next((w.percent for w in current if w.min_hours == 0), 0)
+        for entry, window in zip(form.windows.entries, shown, strict=False):
+            days = window.min_hours % 24 == 0
+            entry.form.notice.data = window.min_hours // 24 if days else window.min_hours
+            entry.form.unit.data = "days" if days else "hours"
+            entry.form.percent.data = window.percent
+    elif form.validate_on_submit():
+        lines = [refund_policy.Window(
+            e.form.notice.data * (24 if e.form.unit.data == "days" else 1), e.form.percent.data)
+            for e in form.windows.entries
+            if e.form.notice.data is not None and e.form.percent.data is not None]
+        lines.append(refund_policy.Window(0, form.later.data))
+        saved = attempt(lambda: refund_policy.set_windows(current_user, current_user.clinic_id,
+                                                          lines))
+        if saved.ok:
+            flash(_("Saved. Patients see the new policy before they pay and when they "
+                    "cancel; it applies to cancellations from now on."), "success")
+            return redirect(url_for("payments.refund_policy_page"))
+        flash(saved.message, "danger")
+    status = 422 if request.method == "POST" else 200
+    return render_template("payments/policy.html", form=form,
+                           lines=refund_policy.describe(current)), status
 
 
 @bp.post("/coordinator/bookings/<int:booking_id>/refund")

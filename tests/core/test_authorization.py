@@ -78,6 +78,7 @@ ACCESS: dict[str, object] = {
     "payments.webhook": PUBLIC,  # no session: the Stripe-Signature is what it checks
     "payments.refund": ("coordinator", "admin"),
     "payments.payments_page": ("coordinator", "admin"),
+    "payments.refund_policy_page": ("coordinator",),
     "payments.payments_csv": ("coordinator", "admin"),
     "screening.screen": ("patient",),
     "records.upload_for_booking": ("patient",),

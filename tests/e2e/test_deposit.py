@@ -16,6 +16,8 @@ def _sign_in(page, live_server: str, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    # Wait for the sign-in to land before going elsewhere (a goto would abort its POST).
+    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def test_patient_pays_the_deposit_on_the_hosted_page_and_is_confirmed(

@@ -77,3 +77,4 @@ def attempts(app, booking_id: int) -> list[tuple[str, str]]:
         return [(a.session_id, a.state) for a in db.session.scalars(select(
             CheckoutAttempt).where(CheckoutAttempt.booking_id == booking_id)
             .order_by(CheckoutAttempt.id))]
+

@@ -107,3 +107,29 @@ def test_refunds_never_exceed_what_is_left_and_need_a_payment(client, app, token
     assert shown["amount_refunded"] == {"amount_minor": 500_00, "currency": "THB"}
     assert [(r["amount_minor"], r["status"], r["cause"]) for r in shown["refunds"]] == [
         (500_00, "succeeded", "manual")]
+
+
+def test_switching_currency_closes_the_open_session_and_is_capped(client, app, tokens,
+                                                                 stripe_live):
+    booking_id = held(app)
+    path = f"/bookings/{booking_id}/checkout"
+    seen = []
+    for currency in ("THB", "USD", "EUR", "GBP", "AUD"):
+        answer = api(client, "post", path, tokens["patient"], json={"currency": currency})
+        assert answer.status_code == 200, answer.json
+        seen.append(answer.json["session_id"])
+    assert len(set(seen)) == 5
+    expired = [r["path"] for r in stripe_live.requests() if r["path"].endswith("/expire")]
+    assert expired == [f"/v1/checkout/sessions/{s}/expire" for s in seen[:-1]]
+    capped = api(client, "post", path, tokens["patient"], json={"currency": "SGD"})
+    assert assert_error_shape(capped, 409)["code"] == "too_many_checkouts"
+    # The last one is still open (at Stripe too) and still offered.
+    again = api(client, "post", path, tokens["patient"], json={"currency": "AUD"})
+    assert again.json["session_id"] == seen[-1]
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{stripe_live.url}/v1/checkout/sessions/{seen[-1]}",
+                                     headers={"Authorization": "Bearer sk_test_x"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert json.loads(answer.read())["status"] == "open"
