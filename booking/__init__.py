@@ -151,13 +151,14 @@ def register_blueprints(app: Flask) -> None:
     from booking.payments.views import bp as payments_bp
     from booking.records.views import bp as records_bp
     from booking.scheduling.views.clinic import bp as clinic_bookings_bp
+    from booking.scheduling.views.manage import bp as manage_bp
     from booking.scheduling.views.patient import bp as scheduling_bp
     from booking.scheduling.views.plans import bp as plans_bp
     from booking.screening.views import bp as screening_bp
 
     # Each feature brings its screens for every role; the two dashboards compose them.
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
-               records_bp, payments_bp, clinic_bookings_bp, plans_bp, coordinator_bp,
+               records_bp, payments_bp, manage_bp, clinic_bookings_bp, plans_bp, coordinator_bp,
                catalogue_admin_bp, staff_bp, outbox_bp, admin_bp):
         app.register_blueprint(bp)
     from booking.api import init_app as init_api

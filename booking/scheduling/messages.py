@@ -28,7 +28,7 @@ from booking.notifications.registry import (
     register_kind,
     register_subject,
 )
-from booking.scheduling import lifecycle
+from booking.scheduling import lifecycle, links
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.models import (
     CANCELLED_BY_CLINIC,
@@ -68,6 +68,8 @@ def booking_link(booking: Booking) -> str:
 
 def _booking_context(message: OutboxMessage, booking: Booking, preview: bool) -> dict:
     context: dict = {"booking": booking, "ref": booking.reference, "link": booking_link(booking)}
+    if message.recipient_id == booking.patient_id and booking.is_active:
+        context["manage"] = links.manage_url(booking)  # works without signing in
     if message.payload.get("previous_start"):
         context["previous_start"] = datetime.fromisoformat(message.payload["previous_start"])
     return context

@@ -75,7 +75,9 @@ ACCESS: dict[str, object] = {
     "scheduling.consent": ("patient",),
     "payments.checkout": ("patient",),
     "payments.returned": ANY,
-    "payments.webhook": PUBLIC,  # no session: the Stripe-Signature is what it checks
+    "payments.webhook": PUBLIC,
+    "manage.booking": PUBLIC,  # the signed token is the key (tests/scheduling/test_manage_links)
+    "manage.cancel": PUBLIC,  # no session: the Stripe-Signature is what it checks
     "payments.refund": ("coordinator", "admin"),
     "payments.payments_page": ("coordinator", "admin"),
     "payments.refund_policy_page": ("coordinator",),
@@ -113,7 +115,8 @@ ACCESS: dict[str, object] = {
 
 #: Routes on things only their owner has (own-tokens test), or only on staff accounts (the
 #: sample account is a patient; tests/admin cover them): 404 is a fair answer for these.
-OWNER_ONLY = {"accounts.revoke_api_token", "staff.edit_staff", "staff.resend_invite"}
+OWNER_ONLY = {"accounts.revoke_api_token", "staff.edit_staff", "staff.resend_invite",
+              "manage.booking", "manage.cancel"}  # the sample token is not valid: 404
 
 
 def test_every_route_has_a_rule(app):

@@ -8,6 +8,7 @@ import re
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.test_patient_and_coordinator import LAPTOP, PHONE, _watch_console
+from tests.mailsink import text_of
 from tests.payments.helpers import held
 
 
@@ -61,12 +62,30 @@ def test_patient_pays_the_deposit_on_the_hosted_page_and_is_confirmed(
     assert any(s.startswith("Deposit received") for s in subjects), subjects
     assert problems == [], problems
 
+    # From the email, on another phone, without signing in: cancel after a confirmation that
+    # says what comes back (10 days ahead: everything).
+    mails = mail_sink.to(demo["patient"])
+    link = next(m for m in (re.search(r"http://\S+/manage/[\w.\-]+", text_of(mail))
+                            for mail in reversed(mails)) if m).group(0)
+    other_phone = browser.new_context(**PHONE, timezone_id="America/New_York")
+    mailed = other_phone.new_page()
+    mailed.goto(link)
+    expect(mailed.get_by_test_id("state")).to_have_text("Confirmed")
+    mailed.get_by_test_id("manage-cancel").click()
+    expect(mailed.get_by_test_id("cancel-refund")).to_contain_text(
+        "You get back the whole deposit: $43.50")
+    mailed.screenshot(path=shot("manage-cancel-phone.png"), full_page=True)
+    mailed.get_by_role("button", name="Yes, cancel this booking").click()
+    expect(mailed.get_by_test_id("state")).to_have_text("Cancelled by the patient")
+    stripe_live.flush()
+    other_phone.close()
+
     staff = browser.new_context(**LAPTOP, timezone_id="Asia/Bangkok")
     desk = staff.new_page()
     _sign_in(desk, live_server, demo["coordinator"], demo["password"])
     desk.goto(live_server + "/coordinator/payments")
-    expect(desk.get_by_test_id("ledger-row")).to_have_count(1)
-    expect(desk.get_by_test_id("ledger-row")).to_contain_text("43.50")
+    expect(desk.get_by_test_id("ledger-row")).to_have_count(2)  # the deposit and its refund
+    expect(desk.get_by_test_id("ledger-row").first).to_contain_text("Refund")
     desk.screenshot(path=shot("payments-laptop.png"), full_page=True)
     phone.close()
     staff.close()
