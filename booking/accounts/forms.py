@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from booking.core.forms import length, strip
 from booking.core.i18n import SUPPORTED_CURRENCIES
-from booking.core.zones import all_zones, is_valid_zone
+from booking.core.zones import aliases, canonical_zone, is_valid_zone, zone_groups
 
 PASSWORD_MIN = 10
 PHONE_REQUIRED = DataRequired(_l("Enter a phone number so the clinic can reach you."))
@@ -26,8 +26,13 @@ def country_choices() -> list[tuple[str, str]]:
     return [("", _l("Choose your country"))] + sorted(names.items(), key=lambda kv: kv[1])
 
 
-def zone_choices() -> list[tuple[str, str]]:
-    return [(z, z.replace("_", " ")) for z in all_zones()]
+def zone_choices() -> dict[str, list[tuple]]:
+    """Grouped, labelled with city, country and today's offset (optgroups); each option knows
+    its old names, so the page can find the zone a browser reports under one."""
+    old = aliases()
+    return {group: [(z, label, {"data-aliases": " ".join(old[z])} if z in old else {})
+                    for z, label in options]
+            for group, options in zone_groups(str(get_locale() or "en")).items()}
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -52,6 +57,7 @@ def _at_most(limit: int) -> Length:
 def _valid_zone(form: FlaskForm, field: SelectField) -> None:
     value = field.data or ""
     if len(value) <= ZONE_MAX and is_valid_zone(value):
+        field.data = canonical_zone(value)  # Asia/Calcutta is stored as Asia/Kolkata
         return
     # Named back only in part: whatever was posted (a page of text) is not repeated. Plain
     # gettext, not lazy: a lazy string counts as safe HTML, and this one holds posted text.
@@ -190,6 +196,8 @@ class ProfileForm(PhoneMixin, FlaskForm):
             self.country.flags.required = self.phone.flags.required = False
         self.country.choices = country_choices()
         self.timezone.choices = zone_choices()
+        if self.timezone.data:  # a zone saved under an old name shows as its listed name
+            self.timezone.data = canonical_zone(self.timezone.data) or self.timezone.data
         self.language.choices = language_choices()
         self.currency.choices = currency_choices()
 

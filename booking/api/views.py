@@ -91,6 +91,20 @@ def patient_only(func: Callable) -> Callable:
     return wrapper
 
 
+def staff_only(func: Callable) -> Callable:
+    """Signed in as a coordinator or an admin, else 401/403 before the body is read."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            raise Unauthorized(_l("Sign in or send a bearer token (Authorization: Bearer …)."))
+        if current_user.is_patient:
+            raise NotAllowed(_l("Only the clinic's coordinators can issue a refund."))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _user() -> User:
     return current_user._get_current_object()
 
@@ -296,7 +310,7 @@ def checkout(args: dict, booking_id: int) -> dict:
 
 
 @bp.route("/bookings/<int:booking_id>/refunds", methods=["POST"])
-@signed_in
+@staff_only
 @bp.arguments(schemas.RefundRequestSchema)
 @bp.response(201, schemas.BookingSchema, description="Refund made (or failed at Stripe: "
                                                       "see its status)")

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from flask import Flask, current_app, request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
@@ -65,6 +66,15 @@ def register(app: Flask) -> None:
         }
 
     app.jinja_env.filters["format_timedelta"] = format_timedelta
+
+    @app.template_filter("file_size")
+    def file_size(size: int) -> str:
+        """Bytes as people read them: "820 KB", "3.4 MB" (1 KB = 1,024 bytes, as file
+        managers count; never "0.0 MB")."""
+        locale = str(get_locale() or "en")
+        if size < 1024 * 1024:
+            return f"{babel_numbers.format_decimal(max(1, -(-size // 1024)), locale=locale)} KB"
+        return f"{babel_numbers.format_decimal(round(size / 1048576, 1), locale=locale)} MB"
 
     @app.template_filter("amount")
     def amount(value) -> str:  # type: ignore[no-untyped-def]

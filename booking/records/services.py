@@ -13,12 +13,13 @@ from typing import BinaryIO
 
 import filetype
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.core import audit
-from booking.core.errors import DomainError, NotFound
+from booking.core.errors import DomainError, NotAllowed, NotFound
 from booking.core.policy import can_manage_clinic
 from booking.extensions import db
 from booking.records.models import MedicalDocument
@@ -95,6 +96,14 @@ def store_document(actor: User, stream: BinaryIO, filename: str,
             raise DomainError(
                 _l("Please upload a PDF, JPEG, PNG or DICOM file. This file is not one of "
                    "these, whatever its name says."), code="wrong_type")
+        same = db.session.scalar(select(MedicalDocument).where(
+            MedicalDocument.patient_id == actor.id, MedicalDocument.sha256 == digest.hexdigest()))
+        if same is not None:
+            raise DomainError(_l("This file is already in your records as “%(name)s” "
+                                 "(uploaded %(day)s), so it was not added again.",
+                                 name=same.original_name,
+                                 day=format_date(same.uploaded_at, "medium")),
+                              code="duplicate")
         os.replace(partial, final)
     finally:
         if partial.exists():
@@ -109,6 +118,24 @@ def store_document(actor: User, stream: BinaryIO, filename: str,
     audit.record(actor, "document.uploaded", document,
                  after={"type": mime, "size": size, "booking_id": document.booking_id})
     return document
+
+
+def delete_document(actor: User, document_id: int) -> tuple[MedicalDocument, Path]:
+    """The patient removes one of their own files: the row goes here, and the caller removes
+    the returned file once that is committed (a failed commit must not leave a row without its
+    file). The audit trail keeps that it existed, never its content."""
+    document = db.session.get(MedicalDocument, document_id)
+    if document is None or not can_view(actor, document):
+        raise NotFound(_l("No such document."))
+    if document.patient_id != actor.id:
+        raise NotAllowed(_l("Only the patient can delete their records."))
+    path = storage_dir() / document.storage_key
+    audit.record(actor, "document.deleted", document,
+                 before={"name": document.original_name, "type": document.content_type,
+                         "size": document.size_bytes, "booking_id": document.booking_id})
+    db.session.delete(document)
+    db.session.flush()
+    return document, path
 
 
 def shares_general_records(patient_id: int, clinic_id: int) -> bool:

@@ -68,7 +68,8 @@ def _store(booking):  # type: ignore[no-untyped-def]
     stored = attempt(lambda: services.store_document(current_user, upload.stream,
                                                      upload.filename, booking))
     if not stored.ok:
-        return _refused(booking, stored.message, 413 if stored.error.code == "too_large" else 422)
+        status = {"too_large": 413, "duplicate": 409}.get(stored.error.code, 422)
+        return _refused(booking, stored.message, status)
     document = stored.value
     flash(_("%(name)s is uploaded. Only you and your clinic can see it.",
             name=document.original_name), "success")
@@ -103,3 +104,22 @@ def download(document_id: int):
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.post("/documents/<int:document_id>/delete")
+@patient_required
+def delete(document_id: int):
+    """The patient deletes one of their files (audited; the stored file goes too)."""
+    done = attempt(lambda: services.delete_document(current_user, document_id))
+    if not done.ok:
+        if done.error.status == 404:
+            abort(404)
+        flash(done.message, "danger")
+        return redirect(url_for("scheduling.my_bookings") + "#documents")
+    document, path = done.value
+    path.unlink(missing_ok=True)
+    flash(_("%(name)s is deleted.", name=document.original_name), "success")
+    back = request.form.get("back_booking")
+    if back and back.isdigit():
+        return redirect(url_for("scheduling.booking_detail", booking_id=int(back)) + "#documents")
+    return redirect(url_for("scheduling.my_bookings") + "#documents")

@@ -10,6 +10,52 @@
       if (select.options[i].value === zone) { select.value = zone; break; }
     }
   });
+  // Time-zone pickers: the zone this device is in, first; and a search box (city, country,
+  // offset) that narrows the long list as you type.
+  document.querySelectorAll("select[data-zone-picker]").forEach(function (select) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { zone = null; }
+    var found = null;
+    for (var i = 0; zone && i < select.options.length; i++) {
+      var option = select.options[i];
+      var old = (option.getAttribute("data-aliases") || "").split(" ");
+      if (option.value === zone || old.indexOf(zone) !== -1) { found = option; break; }
+    }
+    if (found) { zone = found.value; }  // the listed name, not the browser's old one
+    var before = select.value;
+    if (found) {
+      var group = document.createElement("optgroup");
+      group.label = select.getAttribute("data-detected-label") || "This device";
+      var copy = found.cloneNode(true);
+      copy.selected = false;
+      group.appendChild(copy);
+      select.insertBefore(group, select.firstChild);
+      // A fresh form takes the device's zone; otherwise what was chosen stays chosen.
+      select.value = select.hasAttribute("data-browser-timezone") ? zone : before;
+    }
+    var search = document.createElement("input");
+    search.type = "search";
+    search.className = "form-control form-control-sm mb-1";
+    search.placeholder = select.getAttribute("data-search-label") || "Search";
+    search.setAttribute("aria-label", search.placeholder);
+    search.setAttribute("aria-controls", select.id);
+    select.parentNode.insertBefore(search, select);
+    search.addEventListener("input", function () {
+      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var first = null;
+      select.querySelectorAll("optgroup").forEach(function (group) {
+        var shown = 0;
+        group.querySelectorAll("option").forEach(function (option) {
+          var text = (option.textContent + " " + option.value).toLowerCase().replace(/_/g, " ");
+          var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+          option.hidden = !match;
+          if (match) { shown++; if (!first) { first = option; } }
+        });
+        group.hidden = shown === 0;
+      });
+      if (first && words.length) { select.value = first.value; }
+    });
+  });
   // Ask before destructive buttons (forms still POST with CSRF; this is only a second chance).
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -35,10 +35,20 @@ def test_an_unknown_or_overlong_time_zone_is_refused_without_repeating_it(client
 
 
 def test_a_time_zone_of_64_characters_or_fewer_that_exists_is_accepted(client, app):
+    """An old name of a zone is accepted and kept under the name the picker lists."""
     assert register(client, timezone="America/Argentina/ComodRivadavia").status_code == 200
     with app.app_context():
         assert db.session.scalar(select(User.timezone).where(
-            User.email == GOOD["email"].lower())) == "America/Argentina/ComodRivadavia"
+            User.email == GOOD["email"].lower())) == "America/Argentina/Catamarca"
+
+
+def test_the_zone_picker_groups_canonical_zones_with_city_country_and_offset(client):
+    html = client.get("/register").get_data(as_text=True)
+    assert '<optgroup label="Common time zones">' in html
+    assert "Kolkata · India (UTC+05:30)" in html and 'value="Asia/Calcutta"' not in html
+    assert "Ho Chi Minh · Vietnam (UTC+07:00)" in html and 'value="Asia/Saigon"' not in html
+    assert 'data-zone-picker' in html and 'data-search-label="Search city or country"' in html
+    assert html.count('value="America/New_York"') == 1  # each zone once
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

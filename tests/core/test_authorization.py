@@ -85,6 +85,7 @@ ACCESS: dict[str, object] = {
     "screening.screen": ("patient",),
     "records.upload_for_booking": ("patient",),
     "records.upload": ("patient",),
+    "records.delete": ("patient",),
     "records.download": ANY,
     "clinic_bookings.week": ("coordinator",),
     "clinic_bookings.day": ("coordinator",),
@@ -108,6 +109,8 @@ ACCESS: dict[str, object] = {
     "api.cancel_booking": ANY,
     "api.reschedule_booking": ANY,
     "api.give_consents": ("patient",),
+    "api.checkout": ("patient",),
+    "api.create_refund": ("coordinator", "admin"),
     "api.record_screening": ("patient",),
     "api.latest_screening": ("patient",),
 }

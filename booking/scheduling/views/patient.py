@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,7 +29,13 @@ from booking.core.ids import id_value
 from booking.core.inputs import MAX_DAY, MIN_DAY, parse_day
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
-from booking.core.zones import all_zones, days_in_utc, is_valid_zone
+from booking.core.zones import (
+    aliases,
+    canonical_zone,
+    days_in_utc,
+    is_valid_zone,
+    zone_groups,
+)
 from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.registry import kinds
@@ -149,12 +156,16 @@ def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
                 "week": first.isoformat(), **changes}
         return url_for(page_endpoint, **{k: v for k, v in args.items() if v is not None})
 
+    shown_zone = canonical_zone(zone) or zone
+    zones = zone_groups(str(get_locale() or "en"))
+    if not any(shown_zone == z for options in zones.values() for z, _label in options):
+        zones = {shown_zone: [(shown_zone, shown_zone.replace("_", " "))], **zones}
     return render_template(
         "scheduling/slots.html", ctype=ctype, doctors=doctors, doctor_id=doctor_id,
         page_url=page_url, hold_url=url_for(hold_endpoint, **target), patient=patient,
         patient_ref=patient_ref,
         moving=moving,
-        zone=zone, zones=all_zones(), by_day=by_day, first=first,
+        zone=shown_zone, zones=zones, zone_aliases=aliases(), by_day=by_day, first=first,
         days=[first + timedelta(days=i) for i in range(DAYS_PER_PAGE)],
         next_week=first + timedelta(days=DAYS_PER_PAGE),
         prev_week=first - timedelta(days=DAYS_PER_PAGE) if first > today else None,
