@@ -7,6 +7,7 @@ webhook signing secret, emails left to the worker (queued, not sent inline), and
 
 from bench._common import BARE_BODY, bench_config
 from booking import create_app
+from booking.extensions import csrf
 
 SECRET = "whsec_bench_only"
 
@@ -20,5 +21,6 @@ app = create_app(config)
 
 
 @app.route("/bench/bare", methods=["GET", "POST"])
+@csrf.exempt
 def bare() -> str:
     return BARE_BODY
