@@ -95,6 +95,8 @@ class Config:
 
     # Scheduling: how long a hold keeps a slot while the deposit is paid.
     HOLD_MINUTES = int(os.environ.get("HOLD_MINUTES", "30"))
+    #: How long a time the clinic holds for a patient (who phoned) waits for them.
+    STAFF_HOLD_HOURS = int(os.environ.get("STAFF_HOLD_HOURS", "24"))
     #: Holds one patient may have waiting for a deposit at once (so nobody holds a whole week).
     MAX_ACTIVE_HOLDS = int(os.environ.get("MAX_ACTIVE_HOLDS", "2"))
     #: Widest availability window one request may ask for.

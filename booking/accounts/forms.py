@@ -222,3 +222,25 @@ class StaffEditForm(StaffForm):
     """The same as a new staff account, but the email stays (it is how they sign in)."""
 
     email = None
+
+
+class PatientByPhoneForm(PhoneMixin, FlaskForm):
+    """A coordinator registers a patient who called or wrote (they choose a password from the
+    emailed link)."""
+
+    name = StringField(_l("Patient's full name"), validators=[DataRequired(), _at_most(NAME_MAX)])
+    email = EmailField(_l("Patient's email"),
+                       validators=[DataRequired(), _at_most(EMAIL_MAX), Email()])
+    country = SelectField(_l("Country they live in"),
+                          validators=[DataRequired(_l("Choose the country from the list.")),
+                                      _valid_country], validate_choice=False)
+    phone = TelField(_l("Phone (with country code)"), validators=[PHONE_REQUIRED])
+    timezone = SelectField(_l("Their time zone"), validators=[DataRequired(), _valid_zone],
+                           validate_choice=False)
+    language = SelectField(_l("Language for their emails"), validators=[DataRequired()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        self.timezone.choices = zone_choices()
+        self.language.choices = language_choices()

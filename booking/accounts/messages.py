@@ -49,6 +49,8 @@ def register() -> None:
          _signed_link("accounts.reset_password", make_reset_token)),
         ("staff_invite", _l("Your SpineBridge staff account"),
          _signed_link("accounts.reset_password", make_invite_token)),
+        ("patient_invite", _l("Your clinic booked you in: choose your SpineBridge password"),
+         _signed_link("accounts.reset_password", make_invite_token)),
     ):
         register_kind(MessageKind(name=name, subject=subject, template=name, about=None,
                                   context=context))
@@ -68,3 +70,7 @@ def send_password_reset(user: User) -> None:
 
 def send_staff_invite(user: User) -> None:
     outbox.queue("staff_invite", user)
+
+
+def send_patient_invite(user: User) -> None:
+    outbox.queue("patient_invite", user)

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from booking.accounts import tokens
 from booking.accounts.models import ApiToken, LoginSession, User
 from booking.core import audit
-from booking.core.errors import DomainError
+from booking.core.errors import Conflict, DomainError
 from booking.core.policy import ADMIN, COORDINATOR, PATIENT, ROLES
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE_NAME
@@ -60,7 +60,7 @@ def register_patient(values: dict) -> Registration:
         timezone=values["timezone"],
         language=values["language"],
         phone=values.get("phone"),
-        currency=values.get("currency") or "THB",
+        currency=values.get("currency") or currency_for(values.get("country")),
     )
     user.set_password(values["password"])
     try:
@@ -73,6 +73,49 @@ def register_patient(values: dict) -> Registration:
     audit.record(user, "user.registered", user,
                  after={"email": user.email, "role": user.role, "country": user.country})
     return Registration(user, created=True)
+
+
+def currency_for(country: str | None) -> str:
+    """The currency prices are shown in for someone living in `country` (Babel's territory
+    data), when we show that currency; else THB. They can change it in their profile."""
+    from babel.numbers import get_territory_currencies
+
+    from booking.core.i18n import SUPPORTED_CURRENCIES
+
+    if country:
+        for code in get_territory_currencies(country, tender=True, non_tender=False):
+            if code in SUPPORTED_CURRENCIES:
+                return code
+    return "THB"
+
+
+def register_patient_for(actor: User, values: dict) -> User:
+    """A coordinator registers a patient who phoned or wrote: the account has no password yet;
+    the patient is emailed a link to choose one (and so confirms the address). 409 when the
+    email already has an account (then the coordinator finds them by it)."""
+    if not actor.is_coordinator and actor.role != ADMIN:
+        raise DomainError(_l("Only clinic staff register patients."), code="forbidden")
+    if find_user(values["email"]) is not None:
+        raise Conflict(_l("This email already has an account: find the patient by it "
+                          "above."), code="email_taken")
+    user = User(email=normalise_email(values["email"]), name=values["name"].strip(),
+                role=PATIENT, country=values.get("country"), timezone=values["timezone"],
+                language=values.get("language") or "en", phone=values.get("phone"),
+                currency=currency_for(values.get("country")), invite_pending=True)
+    user.set_password(secrets.token_urlsafe(24))  # nobody knows it: the link sets one
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(_l("This email already has an account: find the patient by it "
+                          "above."), code="email_taken") from None
+    audit.record(actor, "user.created", user,
+                 after={"email": user.email, "role": PATIENT, "by_clinic": actor.clinic_id})
+    from booking.accounts.messages import send_patient_invite
+
+    send_patient_invite(user)
+    return user
 
 
 def verify_email(token: str) -> User:

@@ -262,7 +262,10 @@ def place_hold(actor: User, *, patient: User, ctype: ConsultationType, doctor_id
         raise SlotTaken(_l("That time is not available. Please choose another."))
     end = start + timedelta(minutes=ctype.duration_minutes)
     _check_patient_free(patient, start, end)
-    hold = timedelta(minutes=current_app.config["HOLD_MINUTES"])
+    # A patient holds while paying; a time the clinic holds for someone who phoned waits a
+    # day, for them to set a password, answer the questions, consent and pay.
+    hold = (timedelta(minutes=current_app.config["HOLD_MINUTES"]) if actor.id == patient.id
+            else timedelta(hours=current_app.config["STAFF_HOLD_HOURS"]))
     booking = Booking(
         reference=_reference(), patient_id=patient.id, clinic_id=ctype.clinic_id,
         doctor_id=doctor_id, consultation_type_id=ctype.id, state=HELD,

@@ -12,6 +12,16 @@ from tests.mailsink import text_of
 from tests.payments.helpers import held
 
 
+def mailed_day(app, booking_id: int) -> str:
+    from booking.core.zones import CLINIC_ZONE
+    from booking.extensions import db
+    from booking.scheduling.models import Booking
+
+    with app.app_context():
+        return db.session.get(Booking, booking_id).starts_at.astimezone(CLINIC_ZONE).date() \
+            .isoformat()
+
+
 def _sign_in(page, live_server: str, email: str, password: str) -> None:
     page.goto(live_server + "/login")
     page.get_by_label("Email").fill(email)
@@ -87,5 +97,11 @@ def test_patient_pays_the_deposit_on_the_hosted_page_and_is_confirmed(
     expect(desk.get_by_test_id("ledger-row")).to_have_count(2)  # the deposit and its refund
     expect(desk.get_by_test_id("ledger-row").first).to_contain_text("Refund")
     desk.screenshot(path=shot("payments-laptop.png"), full_page=True)
+    # The day on the calendar, doctor by doctor, the cancelled booking shown as ended.
+    day = mailed_day(app, booking_id)
+    desk.goto(f"{live_server}/coordinator/day?date={day}&all=1")
+    expect(desk.get_by_test_id("calendar")).to_be_visible()
+    expect(desk.locator(".cal-booking.ended")).to_have_count(1)
+    desk.screenshot(path=shot("calendar-day-laptop.png"), full_page=True)
     phone.close()
     staff.close()

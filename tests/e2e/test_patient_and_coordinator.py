@@ -139,12 +139,12 @@ def test_patient_registers_verifies_and_reads_evidence_then_coordinator_signs_in
 
     day = _dt.strptime(booked_day, "%A, %B %d, %Y").date()
     page.goto(f"{live_server}/coordinator/week?start={day.isoformat()}")
-    entry = page.locator(".week-item", has_text="Alex Rivera")
+    entry = page.locator(".cal-booking", has_text="Alex Rivera")
     expect(entry).to_contain_text(bangkok_clock)
-    expect(entry).to_contain_text("Held — awaiting deposit")
+    expect(entry).to_contain_text("Hold until")
     page.screenshot(path=shot("coordinator-week-laptop.png"), full_page=True)
-    # The booking's message timeline: the "held" email went out through the outbox.
-    entry.get_by_role("link").first.click()
+    # Opened from the calendar: the message timeline shows the "held" email went out.
+    entry.click()
     expect(page.get_by_role("heading", name="Message timeline")).to_be_visible()
     expect(page.get_by_test_id("message-hold_placed")).to_contain_text("sent")
     held_mail = [m for m in mail_sink.to("alex.rivera@example.org")

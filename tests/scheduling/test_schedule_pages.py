@@ -119,8 +119,12 @@ def test_week_view_shows_leave_and_holidays_beside_bookings(as_role, app):
         plans.add_holiday(user("admin@example.com"), date(2027, 3, 10), "Staff day")
         db.session.commit()
     html = coordinator.get("/coordinator/week?start=2027-03-08").get_data(as_text=True)
-    assert "Leave:" in html and "Dr. Anan Srisuk" in html
+    assert 'data-testid="cal-leave"' in html and "Leave · Dr. Anan Srisuk" in html
     assert "Holiday: Staff day" in html
+    # With the doctor chosen, their leave and working hours are in their own column.
+    doctor_week = coordinator.get(f"/coordinator/week?start=2027-03-08&doctor={doctor_id}")
+    page = doctor_week.get_data(as_text=True)
+    assert 'class="cal-work' in page and 'data-testid="cal-leave"' in page
 
 
 def test_day_view_lists_each_doctors_bookings_with_the_patients_own_time(as_role, app):

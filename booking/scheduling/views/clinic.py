@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from booking.accounts import services as accounts
+from booking.accounts.forms import PatientByPhoneForm
 from booking.accounts.models import User
 from booking.catalogue.models import ConsultationType
 from booking.core.actions import apply, attempt
@@ -24,9 +27,17 @@ from booking.core.zones import CLINIC_ZONE, days_in_utc, is_valid_zone
 from booking.extensions import db
 from booking.notifications import services as notifications
 from booking.notifications.models import OutboxMessage
-from booking.scheduling import permissions, services
+from booking.scheduling import grid, permissions, services
+from booking.scheduling.availability import local_instant
 from booking.scheduling.forms import BookForPatientForm, VideoLinkForm
-from booking.scheduling.models import ACTIVE_STATES, CONFIRMED, Booking, Holiday, ScheduleException
+from booking.scheduling.models import (
+    ACTIVE_STATES,
+    CONFIRMED,
+    Booking,
+    Holiday,
+    ScheduleException,
+    WorkingInterval,
+)
 from booking.scheduling.permissions import BookingAction
 from booking.scheduling.views.patient import booking_page, chosen_slot, render_slot_page
 
@@ -53,61 +64,78 @@ def _exceptions(clinic_id: int, start, end) -> list[ScheduleException]:  # type:
         ScheduleException.ends_at > start).order_by(ScheduleException.starts_at)))
 
 
+def _working_hours(doctor_ids: list[int], days: list[date]) -> dict:
+    """(day, doctor) -> the doctor's planned hours that day, as UTC instants."""
+    plans: dict[tuple[int, int], list[WorkingInterval]] = {}
+    for interval in db.session.scalars(select(WorkingInterval).where(
+            WorkingInterval.doctor_id.in_(doctor_ids))):
+        plans.setdefault((interval.doctor_id, interval.weekday), []).append(interval)
+    return {(day, doctor_id): [(local_instant(day, i.start_time), local_instant(day, i.end_time))
+                               for i in plans.get((doctor_id, day.weekday()), [])]
+            for day in days for doctor_id in doctor_ids}
+
+
+def _holidays(first: date, last_exclusive: date) -> dict[date, str]:
+    return {h.day: h.name for h in db.session.scalars(select(Holiday).where(
+        Holiday.day >= first, Holiday.day < last_exclusive))}
+
+
 @bp.get("/week")
 @coordinator_required
 def week():
-    """Monday-to-Sunday view of the clinic's bookings and holds, in Bangkok time."""
+    """Monday to Sunday as a time grid in Bangkok time: a column a day (one doctor's, or all
+    doctors' side by side), bookings and holds with their expiry, leave, blocks, closures."""
     clinic = current_user.clinic
     today = utcnow().astimezone(CLINIC_ZONE).date()
     anchor = parse_day(request.args.get("start"), "start", today)
     monday = anchor - timedelta(days=anchor.weekday())
     doctor_id = id_value(request.args.get("doctor"))
+    if doctor_id and not any(d.id == doctor_id for d in clinic.doctors):
+        doctor_id = None
     show_all = request.args.get("all") == "1"
     rows = clinic_bookings(clinic.id, monday, monday + timedelta(days=7), doctor_id)
     if not show_all:
         rows = [b for b in rows if b.state in ACTIVE_STATES]
-    days = {monday + timedelta(days=i): [] for i in range(7)}
-    for b in rows:
-        days[b.starts_at.astimezone(CLINIC_ZONE).date()].append(b)
+    days = [monday + timedelta(days=i) for i in range(7)]
     week_start, week_end = days_in_utc(monday, monday + timedelta(days=7))
-    blocks: dict[date, list] = {day: [] for day in days}
-    for exc in _exceptions(clinic.id, week_start, week_end):
-        if doctor_id and exc.doctor_id not in (None, doctor_id):
-            continue
-        for day in days:
-            day_start, day_end = days_in_utc(day)
-            if exc.starts_at < day_end and exc.ends_at > day_start:
-                blocks[day].append(exc)
-    holidays = {h.day: h.name for h in db.session.scalars(select(Holiday).where(
-        Holiday.day >= monday, Holiday.day < monday + timedelta(days=7)))}
-    return render_template("scheduling/clinic/week.html", clinic=clinic, days=days, monday=monday,
-                           blocks=blocks, holidays=holidays,
+    exceptions = [e for e in _exceptions(clinic.id, week_start, week_end)
+                  if not doctor_id or e.doctor_id in (None, doctor_id)]
+    holidays = _holidays(monday, monday + timedelta(days=7))
+    columns = [grid.Column(day=d, title=format_date(d, "EEE d MMM"), doctor_id=doctor_id,
+                           holiday=holidays.get(d)) for d in days]
+    work = _working_hours([doctor_id], days) if doctor_id else {}
+    return render_template("scheduling/clinic/week_grid.html", clinic=clinic, monday=monday,
+                           grid=grid.build(columns, rows, exceptions, work),
                            doctor_names={d.id: d.name for d in clinic.doctors},
                            today=today, doctor_id=doctor_id, show_all=show_all,
                            prev_week=monday - timedelta(days=7),
-                           next_week=monday + timedelta(days=7))
+                           next_week=monday + timedelta(days=7), bookings_count=len(rows))
 
 
 @bp.get("/day")
 @coordinator_required
 def day():
-    """One day, doctor by doctor: bookings, holds, leave and blocks, in Bangkok time."""
+    """One day as a time grid, a column per doctor: bookings, holds, leave, blocks, closures,
+    and each doctor's working hours behind them (Bangkok time)."""
     clinic = current_user.clinic
     today = utcnow().astimezone(CLINIC_ZONE).date()
     chosen = parse_day(request.args.get("date"), "date", today)
     doctor_id = id_value(request.args.get("doctor"))
+    show_all = request.args.get("all") == "1"
     rows = [b for b in clinic_bookings(clinic.id, chosen, chosen + timedelta(days=1), doctor_id)
-            if b.state in ACTIVE_STATES or request.args.get("all") == "1"]
+            if b.state in ACTIVE_STATES or show_all]
     start, end = days_in_utc(chosen)
-    blocks = _exceptions(clinic.id, start, end)
     doctors = [d for d in clinic.doctors if d.active and (not doctor_id or d.id == doctor_id)]
-    holiday = db.session.scalar(select(Holiday.name).where(Holiday.day == chosen))
+    holiday = _holidays(chosen, chosen + timedelta(days=1)).get(chosen)
+    columns = [grid.Column(day=chosen, title=d.name, doctor_id=d.id, holiday=holiday)
+               for d in doctors]
     return render_template(
-        "scheduling/clinic/day.html", clinic=clinic, day=chosen, doctors=doctors, holiday=holiday,
-        bookings={d.id: [b for b in rows if b.doctor_id == d.id] for d in doctors},
-        blocks={d.id: [e for e in blocks if e.doctor_id in (None, d.id)] for d in doctors},
+        "scheduling/clinic/day_grid.html", clinic=clinic, day=chosen, holiday=holiday,
+        grid=grid.build(columns, rows, _exceptions(clinic.id, start, end),
+                        _working_hours([d.id for d in doctors], [chosen])),
+        doctor_names={d.id: d.name for d in clinic.doctors}, today=today,
         prev_day=chosen - timedelta(days=1), next_day=chosen + timedelta(days=1),
-        doctor_id=doctor_id)
+        doctor_id=doctor_id, show_all=show_all, bookings_count=len(rows))
 
 
 @bp.post("/messages/<int:message_id>/resend")
@@ -185,9 +213,8 @@ def video_link(booking_id: int):
 def book_for_patient():
     """Find the patient and the consultation, then pick a time for them."""
     form = BookForPatientForm()
-    form.consultation_type.choices = [(c.id, f"{c.name} ({mode_labels_text(c.mode)})")
-                                      for c in current_user.clinic.consultation_types
-                                      if c.active]
+    _ctype_choices(form)
+    new_patient = PatientByPhoneForm(prefix="new", formdata=None)
     if form.validate_on_submit():
         clinic_id = current_user.clinic_id
         try:
@@ -195,12 +222,47 @@ def book_for_patient():
                                                        email=form.email.data)
         except DomainError as exc:
             form.email.errors.append(str(exc.message))
+            new_patient.email.data = form.email.data  # ready to register them instead
         else:
             return redirect(url_for("clinic_bookings.book_slot",
                                     ctype_id=form.consultation_type.data,
                                     patient=services.patient_ref(patient, clinic_id)))
     status = 422 if request.method == "POST" else 200
-    return render_template("scheduling/clinic/book.html", form=form), status
+    return render_template("scheduling/clinic/book.html", form=form, new_patient=new_patient,
+                           open_new=bool(form.email.errors)), status
+
+
+@bp.post("/patients")
+@coordinator_required
+def register_patient():
+    """Register a patient who called or wrote; they are emailed a link to choose a password,
+    and the coordinator goes on to pick a time for them (the booking then waits for the
+    patient's health questions and consent)."""
+    form = PatientByPhoneForm(prefix="new")
+    find = BookForPatientForm()
+    _ctype_choices(find)
+    ctype_id = id_value(request.form.get("new-consultation_type"))
+    if form.validate_on_submit():
+        done = attempt(lambda: accounts.register_patient_for(current_user, {
+            "name": form.name.data, "email": form.email.data, "country": form.country.data,
+            "phone": form.phone_e164, "timezone": form.timezone.data,
+            "language": form.language.data}))
+        if done.ok:
+            flash(_("%(name)s is registered and has been emailed a link to choose a password. "
+                    "Now choose a time for them.", name=done.value.name), "success")
+            return redirect(url_for("clinic_bookings.book_slot",
+                                    ctype_id=ctype_id or find.consultation_type.choices[0][0],
+                                    patient=services.patient_ref(done.value,
+                                                                 current_user.clinic_id)))
+        form.email.errors.append(done.message)
+    return render_template("scheduling/clinic/book.html", form=find, new_patient=form,
+                           open_new=True), 422
+
+
+def _ctype_choices(form: BookForPatientForm) -> None:
+    form.consultation_type.choices = [(c.id, f"{c.name} ({mode_labels_text(c.mode)})")
+                                      for c in current_user.clinic.consultation_types
+                                      if c.active]
 
 
 def _patient_arg(value: str | None) -> User:
