@@ -15,12 +15,12 @@ class WindowForm(Form):
     notice = IntegerField(_l("At least"), validators=[Optional(), NumberRange(
         min=1, max=365 * 24, message=_l("A whole number from 1 up."))])
     unit = SelectField(_l("Unit"), choices=UNITS, default="days")
-    percent = IntegerField(_l("Refund (%%)"), validators=[Optional(), NumberRange(
+    percent = IntegerField(_l("Refund (%)"), validators=[Optional(), NumberRange(
         min=0, max=100, message=_l("0 to 100."))])
 
 
 class PolicyForm(FlaskForm):
     windows = FieldList(FormField(WindowForm), min_entries=MAX_WINDOWS, max_entries=MAX_WINDOWS)
-    later = IntegerField(_l("Later than that: refund (%%)"), validators=[
+    later = IntegerField(_l("Later than that: refund (%)"), validators=[
         InputRequired(_l("Say what a late cancellation gives back (0 for nothing).")),
         NumberRange(min=0, max=100, message=_l("0 to 100."))])

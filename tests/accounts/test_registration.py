@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+
+import pytest
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -131,3 +133,13 @@ def test_timezone_field_is_prefilled_from_the_browser_only_on_a_fresh_form(clien
     assert "data-browser-timezone" in fresh
     again = register(client, password="short").get_data(as_text=True)
     assert "data-browser-timezone" not in again
+
+
+@pytest.mark.parametrize(("country", "currency"), [("US", "USD"), ("GB", "GBP"), ("JP", "JPY"),
+                                                   ("CN", "CNY"), ("NG", "THB")])
+def test_prices_follow_the_country_until_the_patient_changes_them(client, app, country,
+                                                                  currency):
+    assert register(client, country=country, phone="+1 212 555 0199").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(User.currency).where(
+            User.email == GOOD["email"].lower())) == currency

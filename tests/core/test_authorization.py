@@ -58,6 +58,7 @@ ACCESS: dict[str, object] = {
     "catalogue_admin.exchange_rates": ("admin",),
     "admin.audit": ("admin",),
     "outbox.outbox": ("admin",),
+    "outbox.outbox_preview": ("admin",),
     "outbox.outbox_message": ("admin",),
     "plans.holidays": ("admin",),
     "plans.remove_holiday": ("admin",),

@@ -219,8 +219,12 @@ def test_staff_pages_have_no_serious_accessibility_violations(
     for email, pages in [(demo["admin"], ["/admin/", "/admin/clinics", "/admin/treatments",
                                           "/admin/users", "/admin/exchange-rates",
                                           "/admin/audit", "/admin/holidays",
-                                          "/admin/clinics/new", "/account"]),
-                         (demo["coordinator"], ["/coordinator/", "/account"])]:
+                                          "/admin/clinics/new", "/admin/outbox",
+                                          "/coordinator/payments", "/account"]),
+                         (demo["coordinator"], ["/coordinator/", "/coordinator/week",
+                                                "/coordinator/day", "/coordinator/payments",
+                                                "/coordinator/refund-policy",
+                                                "/coordinator/book", "/account"])]:
         page.goto(live_server + "/login")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(demo["password"])

@@ -223,6 +223,21 @@ def test_admin_lists_every_message_and_shows_it_rendered(as_role, app, demo):
     assert "booking_confirmed" in listing and "reminder" in listing
     page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
     assert "Booking confirmed" in page and "In Bangkok:" in page
+    assert f'src="/admin/outbox/{message_id}/preview.html"' in page and "sandbox" in page
+    # The HTML as sent, with every link a marker: a manage link must not work from here.
+    preview = admin.get(f"/admin/outbox/{message_id}/preview.html")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Open your booking" in html
+    assert "href=" not in html and "/manage/" not in html and "data-preview-link" in html
+    policy = preview.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy and "script" not in policy
+    assert "frame-ancestors 'self'" in policy and preview.headers["X-Frame-Options"] == \
+        "SAMEORIGIN"
+    # The admin's own pages keep the strict policy.
+    assert "frame-ancestors 'none'" in admin.get("/admin/outbox").headers[
+        "Content-Security-Policy"]
+    assert as_role("coordinator").get(f"/admin/outbox/{message_id}/preview.html").status_code \
+        == 403
 
 
 def test_a_failed_message_alerts_the_coordinator_and_shows_on_the_dashboard(app, demo, mail_sink,
