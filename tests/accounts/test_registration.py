@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-
-import pytest
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from booking.accounts.models import User
