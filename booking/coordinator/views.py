@@ -28,6 +28,10 @@ from booking.scheduling.views.clinic import clinic_bookings
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 
+#: Video consultations without a link listed on the dashboard (the soonest; "and more" after).
+NO_LINK_SHOWN = 25
+
+
 @bp.get("/")
 @coordinator_required
 def dashboard():
@@ -62,7 +66,7 @@ def dashboard():
                ConsultationType.mode == "video", Booking.video_url.is_(None),
                Booking.starts_at >= now, Booking.starts_at < now + timedelta(days=7))
         .options(joinedload(Booking.patient), joinedload(Booking.doctor))
-        .order_by(Booking.starts_at)).all()
+        .order_by(Booking.starts_at).limit(NO_LINK_SHOWN + 1)).all()
     # The work queue's first line: holds a person must look at, soonest lapse first.
     waiting = db.session.scalars(
         select(Booking).where(Booking.clinic_id == clinic.id, Booking.state == HELD,
@@ -75,4 +79,5 @@ def dashboard():
                            missing_labels=services.MISSING_LABELS, now=now,
                            upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
                            no_link=no_link, said=sentences(recent),
-                           money_needing=payments.needing_a_person(current_user))
+                           money_needing=payments.needing_a_person(current_user),
+                           no_link_shown=NO_LINK_SHOWN)

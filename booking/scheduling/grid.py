@@ -30,6 +30,8 @@ class Entry:
     span: int = 1
     lane: int = 1
     conflict: bool = False
+    #: For a "count" entry: how many bookings start in that hour (a busy week, all doctors).
+    count: int = 0
 
 
 @dataclass
@@ -123,9 +125,12 @@ def exception_entry(exc: ScheduleException) -> Entry:
 
 def build(columns: list[Column], bookings: Iterable[Booking],
           exceptions: Iterable[ScheduleException],
-          work: dict[tuple[date, int | None], list[tuple[datetime, datetime]]]) -> Grid:
+          work: dict[tuple[date, int | None], list[tuple[datetime, datetime]]],
+          *, by_hour: bool = False) -> Grid:
     """Put each booking and exception in the columns it belongs to (its day, and its doctor
-    when the columns are doctors), add the working hours, and lay them out."""
+    when the columns are doctors), add the working hours, and lay them out. `by_hour`: too
+    many to show one by one (a busy clinic's week, all doctors): one entry per hour that
+    says how many start in it."""
     by_key = {(c.day, c.doctor_id): c for c in columns}
     doctors_as_columns = any(c.doctor_id is not None for c in columns)
 
@@ -136,8 +141,18 @@ def build(columns: list[Column], bookings: Iterable[Booking],
             return [c for c in columns if c.day == day]
         return [c for c in (by_key.get((day, doctor_id)),) if c]
 
+    hours: dict[tuple[date, int], Entry] = {}
     for booking in bookings:
-        for column in targets(_local(booking.starts_at).date(), booking.doctor_id):
+        local = _local(booking.starts_at)
+        for column in targets(local.date(), booking.doctor_id):
+            if by_hour:
+                key = (local.date(), local.hour)
+                if key not in hours:
+                    top = local.replace(minute=0, second=0, microsecond=0)
+                    hours[key] = Entry("count", top, top + timedelta(hours=1))
+                    column.entries.append(hours[key])
+                hours[key].count += 1
+                continue
             column.entries.append(Entry("booking", booking.starts_at, booking.ends_at,
                                         booking=booking))
     days = sorted({c.day for c in columns})

@@ -98,3 +98,29 @@ def test_week_grid_queries_do_not_grow_with_bookings(as_role, app):
     many_path = path + "&all=1"
     path = many_path
     assert count() <= few + 1  # the same queries, whatever the week holds
+
+
+def test_a_busy_week_of_all_doctors_is_counted_per_hour(as_role, app):
+    with app.app_context():
+        first = hold()
+        monday = first.starts_at.astimezone(CLINIC_ZONE).date()
+        monday -= timedelta(days=monday.weekday())
+        patient = user("patient2@example.com")
+        rows = [{"reference": f"SB-B{n:05d}", "patient_id": patient.id,
+                 "clinic_id": first.clinic_id, "doctor_id": first.doctor_id,
+                 "consultation_type_id": first.consultation_type_id, "state": "completed",
+                 "starts_at": _at(monday, 10) + timedelta(minutes=n // 10),
+                 "ends_at": _at(monday, 10) + timedelta(minutes=n // 10 + 1),
+                 "blocked_from": _at(monday, 10), "blocked_until": _at(monday, 11),
+                 "patient_timezone": "UTC", "deposit_minor": 1, "currency": "THB",
+                 "cancel_reason": "", "created_at": _at(monday, 0), "updated_at": _at(monday, 0)}
+                for n in range(320)]
+        db.session.execute(Booking.__table__.insert(), rows)
+        db.session.commit()
+        doctor_id = first.doctor_id
+    coordinator = as_role("coordinator")
+    html = coordinator.get(f"/coordinator/week?start={monday}&all=1").get_data(as_text=True)
+    assert 'data-testid="by-hour"' in html and "320 bookings" in html
+    assert "SB-B00001" not in html
+    one = coordinator.get(f"/coordinator/week?start={monday}&all=1&doctor={doctor_id}")
+    assert 'data-testid="cal-SB-B00001"' in one.get_data(as_text=True)  # one doctor: each

@@ -64,6 +64,11 @@ def _exceptions(clinic_id: int, start, end) -> list[ScheduleException]:  # type:
         ScheduleException.ends_at > start).order_by(ScheduleException.starts_at)))
 
 
+#: More bookings than this in a week of all doctors are shown as counts per hour (each links
+#: to the day, doctor by doctor): thousands of entries in seven columns help nobody.
+WEEK_DETAIL_LIMIT = 300
+
+
 def _working_hours(doctor_ids: list[int], days: list[date]) -> dict:
     """(day, doctor) -> the doctor's planned hours that day, as UTC instants."""
     plans: dict[tuple[int, int], list[WorkingInterval]] = {}
@@ -93,11 +98,23 @@ def week():
     if doctor_id and not any(d.id == doctor_id for d in clinic.doctors):
         doctor_id = None
     show_all = request.args.get("all") == "1"
-    rows = clinic_bookings(clinic.id, monday, monday + timedelta(days=7), doctor_id)
-    if not show_all:
-        rows = [b for b in rows if b.state in ACTIVE_STATES]
     days = [monday + timedelta(days=i) for i in range(7)]
     week_start, week_end = days_in_utc(monday, monday + timedelta(days=7))
+    by_hour = False
+    if not doctor_id:  # a busy clinic's week: only when each booking starts is read
+        starts = select(Booking.starts_at, Booking.ends_at, Booking.doctor_id).where(
+            Booking.clinic_id == clinic.id, Booking.starts_at >= week_start,
+            Booking.starts_at < week_end)
+        if not show_all:
+            starts = starts.where(Booking.state.in_(ACTIVE_STATES))
+        light = db.session.execute(starts.limit(WEEK_DETAIL_LIMIT + 1)).all()
+        by_hour = len(light) > WEEK_DETAIL_LIMIT
+    if by_hour:
+        rows = db.session.execute(starts).all()
+    else:
+        rows = clinic_bookings(clinic.id, monday, monday + timedelta(days=7), doctor_id)
+        if not show_all:
+            rows = [b for b in rows if b.state in ACTIVE_STATES]
     exceptions = [e for e in _exceptions(clinic.id, week_start, week_end)
                   if not doctor_id or e.doctor_id in (None, doctor_id)]
     holidays = _holidays(monday, monday + timedelta(days=7))
@@ -105,7 +122,8 @@ def week():
                            holiday=holidays.get(d)) for d in days]
     work = _working_hours([doctor_id], days) if doctor_id else {}
     return render_template("scheduling/clinic/week_grid.html", clinic=clinic, monday=monday,
-                           grid=grid.build(columns, rows, exceptions, work),
+                           grid=grid.build(columns, rows, exceptions, work, by_hour=by_hour),
+                           by_hour=by_hour,
                            doctor_names={d.id: d.name for d in clinic.doctors},
                            today=today, doctor_id=doctor_id, show_all=show_all,
                            prev_week=monday - timedelta(days=7),
