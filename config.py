@@ -118,6 +118,12 @@ class Config:
     RATELIMIT_KEY_PREFIX = "spinebridge"
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute;50 per hour")
 
+    # Public pages cached whole for anonymous visitors, per language and currency.
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_KEY_PREFIX = "spinebridge-page:"
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+
     # Languages and money
     LANGUAGES = {"en": "English", "th": "ไทย"}
     BABEL_DEFAULT_LOCALE = "en"
@@ -180,6 +186,8 @@ class TestConfig(Config):
               "task_always_eager": True, "task_eager_propagates": True}
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_KEY_PREFIX = "spinebridge-test"
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
     WTF_CSRF_ENABLED = True
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"

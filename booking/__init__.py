@@ -80,7 +80,16 @@ def register_extensions(app: Flask) -> None:
     from booking.accounts.auth import load_user, load_user_from_request
     from booking.celery_app import celery_init_app
     from booking.core.i18n import select_locale, select_timezone
-    from booking.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+    from booking.extensions import (
+        babel,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        mail,
+        migrate,
+        page_cache,
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(ROOT / "migrations"))
@@ -92,6 +101,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
+    page_cache.init_app(app)
     mail.init_app(app)
     force_https = app.config["FORCE_HTTPS"]
     # Talisman keeps its settings on the instance, so each app gets its own.
@@ -136,9 +146,11 @@ def register_audit_labels(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from booking.catalogue import pagecache
     from booking.notifications.services import kick_worker
 
     app.after_request(kick_worker)
+    pagecache.register()
     from booking.accounts.staff import bp as staff_bp
     from booking.accounts.views import bp as accounts_bp
     from booking.admin.views import bp as admin_bp

@@ -1,6 +1,7 @@
 """Unbound extension objects, bound to the app in create_app()."""
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,3 +33,5 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 mail = Mail()
+#: Whole public pages for anonymous visitors (booking/catalogue/pagecache.py).
+page_cache = Cache()

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from booking import create_app
-from booking.extensions import db, limiter
+from booking.extensions import db, limiter, page_cache
 from config import TestConfig
 from stripe_standin import StandIn
 from stripe_standin import serve as serve_standin
@@ -109,6 +109,7 @@ def _isolation(app: Flask, mail_sink: MailSink) -> Iterator[None]:
     mail_sink.clear()
     with app.app_context():
         limiter.reset()
+        page_cache.clear()  # pages rendered from this test's rows
     if TestConfig.REDIS_URL:
         # The test Redis database is ours alone: forget cached availability and limits, whose
         # keys would otherwise outlive the rows they describe.

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, abort, render_template
 
 from booking.catalogue import services
+from booking.catalogue.pagecache import cached_page
 
 bp = Blueprint("catalogue", __name__)
 
@@ -22,6 +23,7 @@ def _slug(slug: str) -> str:
 
 
 @bp.get("/")
+@cached_page
 def home():
     """What we offer, plainly, and how booking works."""
     return render_template(
@@ -33,12 +35,14 @@ def home():
 
 
 @bp.get("/conditions")
+@cached_page
 def conditions():
     """The back conditions clinics treat."""
     return render_template("catalogue/conditions.html", conditions=services.list_conditions())
 
 
 @bp.get("/conditions/<slug>")
+@cached_page
 def condition(slug: str):
     """One condition and the treatments that address it."""
     return render_template("catalogue/condition.html",
@@ -46,12 +50,14 @@ def condition(slug: str):
 
 
 @bp.get("/treatments")
+@cached_page
 def treatments():
     """Every treatment with its regulatory status and price range."""
     return render_template("catalogue/treatments.html", treatments=services.list_treatments())
 
 
 @bp.get("/treatments/<slug>")
+@cached_page
 def treatment(slug: str):
     """One treatment: evidence, regulatory status, who is not a candidate, price."""
     return render_template("catalogue/treatment.html",
@@ -59,12 +65,14 @@ def treatment(slug: str):
 
 
 @bp.get("/clinics")
+@cached_page
 def clinics():
     """The Bangkok clinics."""
     return render_template("catalogue/clinics.html", clinics=services.list_clinics())
 
 
 @bp.get("/clinics/<slug>")
+@cached_page
 def clinic(slug: str):
     """One clinic: address, accreditation, doctors, consultation types and deposits."""
     return render_template("catalogue/clinic.html", clinic=services.get_clinic(_slug(slug)))

@@ -126,11 +126,11 @@ def exception_entry(exc: ScheduleException) -> Entry:
 def build(columns: list[Column], bookings: Iterable[Booking],
           exceptions: Iterable[ScheduleException],
           work: dict[tuple[date, int | None], list[tuple[datetime, datetime]]],
-          *, by_hour: bool = False) -> Grid:
+          *, hour_counts: dict[datetime, int] | None = None) -> Grid:
     """Put each booking and exception in the columns it belongs to (its day, and its doctor
-    when the columns are doctors), add the working hours, and lay them out. `by_hour`: too
-    many to show one by one (a busy clinic's week, all doctors): one entry per hour that
-    says how many start in it."""
+    when the columns are doctors), add the working hours, and lay them out. `hour_counts`
+    (hour's start -> bookings starting in it): too many to show one by one (a busy clinic's
+    week, all doctors), so one entry per hour says how many."""
     by_key = {(c.day, c.doctor_id): c for c in columns}
     doctors_as_columns = any(c.doctor_id is not None for c in columns)
 
@@ -141,20 +141,13 @@ def build(columns: list[Column], bookings: Iterable[Booking],
             return [c for c in columns if c.day == day]
         return [c for c in (by_key.get((day, doctor_id)),) if c]
 
-    hours: dict[tuple[date, int], Entry] = {}
     for booking in bookings:
-        local = _local(booking.starts_at)
-        for column in targets(local.date(), booking.doctor_id):
-            if by_hour:
-                key = (local.date(), local.hour)
-                if key not in hours:
-                    top = local.replace(minute=0, second=0, microsecond=0)
-                    hours[key] = Entry("count", top, top + timedelta(hours=1))
-                    column.entries.append(hours[key])
-                hours[key].count += 1
-                continue
+        for column in targets(_local(booking.starts_at).date(), booking.doctor_id):
             column.entries.append(Entry("booking", booking.starts_at, booking.ends_at,
                                         booking=booking))
+    for hour, count in (hour_counts or {}).items():
+        for column in targets(_local(hour).date(), None):
+            column.entries.append(Entry("count", hour, hour + timedelta(hours=1), count=count))
     days = sorted({c.day for c in columns})
     for exc in exceptions:
         for day in days:

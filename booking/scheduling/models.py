@@ -129,6 +129,8 @@ class Booking(TimestampMixin, db.Model):
         CheckConstraint("blocked_from <= starts_at AND blocked_until >= ends_at",
                         name="blocked_covers_consultation"),
         Index("ix_booking_doctor_blocked", "doctor_id", "blocked_from"),
+        # The clinic's calendar, dashboard and digests read a clinic's bookings by time.
+        Index("ix_booking_clinic_start", "clinic_id", "starts_at"),
         Index("ix_booking_held_expiry", "hold_expires_at",
               postgresql_where=text("state = 'held'"), sqlite_where=text("state = 'held'")),
         # PostgreSQL: the database itself refuses two active bookings that overlap for one

@@ -4,6 +4,7 @@ booking what the viewer may do); the clinic's own screens are in clinic.py and p
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,8 +44,9 @@ from booking.payments import views as payment_views
 from booking.payments.labels import PAYMENT_LABELS, REFUND_LABELS
 from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
+from booking.scheduling import cache as availability_cache
 from booking.scheduling import lifecycle, permissions, services
-from booking.scheduling.availability import find_slots
+from booking.scheduling.availability import Slot, find_slots
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.forms import VideoLinkForm
@@ -124,6 +126,24 @@ def choose_slot(ctype_id: int):
                             hold_endpoint="scheduling.hold_slot")
 
 
+def cached_slots(ctype: ConsultationType, start: datetime, end: datetime,
+                 doctor_id: int | None) -> list[Slot]:
+    """find_slots through the availability cache (Redis; bumped by every schedule change),
+    per minute as the API's: the notice moves with the clock."""
+    now = utcnow()
+    key = (f"page:{ctype.id}:{doctor_id}:{start.isoformat()}:{end.isoformat()}:"
+           f"{now.replace(second=0, microsecond=0).isoformat()}")
+
+    def compute() -> list:
+        return [[s.start.timestamp(), s.end.timestamp(), s.doctor_id] for s in find_slots(
+            ctype, start=start, end=end, now=now,
+            doctor_ids=[doctor_id] if doctor_id else None)]
+
+    rows = json.loads(availability_cache.cached_json(key, compute))
+    return [Slot(datetime.fromtimestamp(a, tz=UTC), datetime.fromtimestamp(b, tz=UTC), d)
+            for a, b, d in rows]
+
+
 def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
                      hold_endpoint: str, patient=None, patient_ref: str | None = None,
                      moving: Booking | None = None):  # type: ignore[no-untyped-def]
@@ -137,8 +157,7 @@ def render_slot_page(ctype: ConsultationType, zone: str, *, page_endpoint: str,
     today = utcnow().astimezone(tz).date()
     first = max(parse_day(request.args.get("week"), "week", today), today)
     start, end = days_in_utc(first, first + timedelta(days=DAYS_PER_PAGE), tz)
-    slots = find_slots(ctype, start=start, end=end, now=utcnow(),
-                       doctor_ids=[doctor_id] if doctor_id else None)
+    slots = cached_slots(ctype, start, end, doctor_id)
     if not doctor_id:
         # "First available": one entry per start time, the first doctor free then.
         first_free = {}
