@@ -75,3 +75,17 @@ def test_an_email_that_has_an_account_is_not_registered_twice(as_role, app, demo
     bad = coordinator.post("/coordinator/patients", data={
         **NEW, "new-phone": "12", "new-csrf_token": token})
     assert bad.status_code == 422 and 'value="Grace Okafor"' in bad.get_data(as_text=True)
+
+
+def test_staff_slot_page_shows_bangkok_first_and_the_patients_time_beside(as_role, app, demo):
+    coordinator = as_role("coordinator")
+    with app.app_context():
+        ctype_id = ctype_for("sukhumvit-spine", "video").id
+    found = post_form(coordinator, "/coordinator/book",
+                      {"email": demo["patient"], "consultation_type": str(ctype_id)})
+    assert found.status_code == 302
+    page = coordinator.get(found.headers["Location"]).get_data(as_text=True)
+    assert "Bangkok time first; the patient's time (America/New York)" in page
+    bangkok = page.index('data-testid="bangkok-time"')
+    assert 'class="fw-semibold d-block" data-testid="bangkok-time"' in page
+    assert page.index('data-testid="patient-time"', bangkok) > bangkok
