@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from booking.accounts.models import User
 from booking.catalogue.models import Clinic, ConsultationType
 from booking.core.zones import CLINIC_ZONE
-from booking.payments import services as payments
+from booking.payments import ledger
 from booking.scheduling import permissions, services
 from booking.scheduling.availability import Slot
 from booking.scheduling.consent import CONSENTS
@@ -71,7 +71,7 @@ def booking(b: Booking, viewer: User) -> dict:
 
 def payment(b: Booking) -> dict:
     """What the ledger says: status, paid and refunded (in the paid currency), each refund."""
-    summary = payments.summarise(b)
+    summary = ledger.summarise(b)
     return {
         "payment_status": summary.status.value,
         "amount_paid": {"amount_minor": summary.paid, "currency": summary.currency},

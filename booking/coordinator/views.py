@@ -20,7 +20,7 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
 from booking.notifications.registry import kinds
-from booking.payments import services as payments
+from booking.payments import ledger
 from booking.scheduling import services
 from booking.scheduling.models import CONFIRMED, HELD, Booking
 from booking.scheduling.views.clinic import clinic_bookings
@@ -79,5 +79,5 @@ def dashboard():
                            missing_labels=services.MISSING_LABELS, now=now,
                            upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
                            no_link=no_link, said=sentences(recent),
-                           money_needing=payments.needing_a_person(current_user),
+                           money_needing=ledger.needing_a_person(current_user),
                            no_link_shown=NO_LINK_SHOWN)

@@ -8,14 +8,13 @@ from flask_babel import lazy_gettext as _l
 from booking.extensions import db
 from booking.notifications.models import OutboxMessage
 from booking.notifications.registry import MessageKind, register_kind
+from booking.payments.ledger import summarise
 from booking.payments.models import LedgerEntry
 from booking.scheduling import messages as booking_messages
 from booking.scheduling.models import Booking
 
 
 def _context(message: OutboxMessage, booking: Booking, preview: bool) -> dict:
-    from booking.payments.services import summarise
-
     context = booking_messages._booking_context(message, booking, preview)
     entry_id = message.payload.get("entry")
     context["entry"] = db.session.get(LedgerEntry, entry_id) if entry_id else None

@@ -38,7 +38,7 @@ from booking.core.policy import (
 from booking.core.types import utcnow
 from booking.core.zones import days_in_utc
 from booking.extensions import csrf, db, limiter
-from booking.payments import gateway, services, webhooks
+from booking.payments import gateway, ledger, services, webhooks
 from booking.payments import policy as refund_policy
 from booking.payments.forms import PolicyForm
 from booking.payments.labels import REFUND_LABELS
@@ -54,7 +54,7 @@ bp = Blueprint("payments", __name__)
 def panel(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
     """What the booking page shows about money: the deposit in each payable currency, the
     policy, what was paid and refunded, and what a refund or a cancellation now gives back."""
-    summary = services.summarise(booking)
+    summary = ledger.summarise(booking)
     choices = []
     if booking.state == HELD:
         for code in services.pay_currencies():
@@ -73,7 +73,7 @@ def panel(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
 
 def cancel_refund(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
     """What cancelling now gives back, for the cancel confirmation page."""
-    summary = services.summarise(booking)
+    summary = ledger.summarise(booking)
     percent, back = services.policy_refund(booking, by_clinic=not viewer.is_patient)
     return {"summary": summary, "percent": percent, "back": summary.money(back),
             "policy": refund_policy.describe(refund_policy.windows(booking.clinic_id))}
@@ -100,7 +100,7 @@ def returned(booking_id: int):
     """Back from Checkout: says what happens next. Only the webhook (or the reconciliation)
     confirms; this page never trusts the redirect, it waits and looks again."""
     booking = scheduling.get_booking(current_user, booking_id)
-    summary = services.summarise(booking)
+    summary = ledger.summarise(booking)
     return render_template("payments/returned.html", booking=booking, summary=summary,
                            now=utcnow())
 
@@ -147,13 +147,13 @@ def payments_page():
     """Deposits and refunds of the clinic (all clinics for admins), filtered, newest first."""
     asked, problem = _filters()
     page, page_problem = asked_page()
-    rows = db.paginate(services.ledger_query(current_user, **asked), page=page,
+    rows = db.paginate(ledger.ledger_query(current_user, **asked), page=page,
                        per_page=PER_PAGE, error_out=False)
     for message in (problem, page_problem):
         if message:
             flash(message, "warning")
     return render_template("payments/ledger.html", rows=rows, args=other_args(),
-                           labels=REFUND_LABELS, needing=services.needing_a_person(current_user))
+                           labels=REFUND_LABELS, needing=ledger.needing_a_person(current_user))
 
 
 @bp.get("/coordinator/payments.csv")
@@ -168,7 +168,7 @@ def payments_csv():
         writer.writerow(["when_utc", "booking", "patient", "clinic_id", "kind", "status",
                          "amount", "amount_minor", "currency", "cause", "reason",
                          "payment_intent", "refund_id", "failure"])
-        for entry in db.session.scalars(services.ledger_query(current_user, **asked)):
+        for entry in db.session.scalars(ledger.ledger_query(current_user, **asked)):
             booking = entry.booking
             writer.writerow([entry.created_at.isoformat(), booking.reference,
                              booking.patient.name, booking.clinic_id, entry.kind, entry.status,
@@ -228,7 +228,7 @@ def refund_policy_page():
 def refund(booking_id: int):
     """The clinic gives back more than the policy did, or all of it, with a reason."""
     booking = scheduling.get_booking(current_user, booking_id)
-    summary = services.summarise(booking)
+    summary = ledger.summarise(booking)
     amount = parse_amount(request.form.get("amount", ""), summary.currency)
     if amount is None:
         flash(_("Enter the amount to refund, e.g. 1500 or 1500.50."), "danger")

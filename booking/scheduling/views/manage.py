@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from booking.core.actions import attempt
 from booking.core.errors import DomainError
 from booking.extensions import limiter
-from booking.payments import services as payments
+from booking.payments import ledger
 from booking.payments import views as payment_views
 from booking.payments.labels import PAYMENT_LABELS
 from booking.scheduling import lifecycle, links, permissions, services
@@ -40,7 +40,7 @@ def booking(token: str):
     if found is None:
         return _expired_page(error)
     return render_template("scheduling/manage/booking.html", booking=found, token=token,
-                           summary=payments.summarise(found), payment_labels=PAYMENT_LABELS,
+                           summary=ledger.summarise(found), payment_labels=PAYMENT_LABELS,
                            can_cancel=permissions.possible(BookingAction.CANCEL, found),
                            can_move=permissions.possible(BookingAction.MOVE, found))
 
