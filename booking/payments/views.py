@@ -171,7 +171,8 @@ def payments_csv():
         for entry in db.session.scalars(ledger.ledger_query(current_user, **asked)):
             booking = entry.booking
             writer.writerow([entry.created_at.isoformat(), booking.reference,
-                             booking.patient.name, booking.clinic_id, entry.kind, entry.status,
+                             _cell(booking.patient.name), booking.clinic_id, entry.kind,
+                             entry.status,
                              f"{Money(entry.amount_minor, entry.currency).decimal}",
                              entry.amount_minor, entry.currency, entry.cause,
                              _cell(entry.reason), entry.payment_intent_id or "",

@@ -102,9 +102,13 @@ def test_cancelling_three_days_ahead_refunds_half_and_shows_everywhere(
     mail = [m for m in mail_sink.wait_for(demo["patient"], count=4)
             if "Refund issued" in m["Subject"]]
     assert mail and "750.00" in text_of(mail[0])
+    with app.app_context():  # a name a spreadsheet would run as a formula
+        user(demo["patient"]).name = "=HYPERLINK(\"http://x\")"
+        db.session.commit()
     coordinator = as_role("coordinator")
     csv = coordinator.get("/coordinator/payments.csv").get_data(as_text=True)
     assert booking.reference in csv and "750.00" in csv and "refund" in csv
+    assert "'=HYPERLINK" in csv and ",=HYPERLINK" not in csv
 
 
 def test_payment_after_expiry_on_a_taken_slot_is_refunded_in_full(
