@@ -56,6 +56,35 @@
       if (first && words.length) { select.value = first.value; }
     });
   });
+  // The coordinator's calendar: drag a confirmed booking to another time (or doctor); the
+  // drop opens the move page, which says what changes and moves only when confirmed.
+  document.querySelectorAll("[data-move]").forEach(function (entry) {
+    entry.setAttribute("draggable", "true");
+    entry.addEventListener("dragstart", function (event) {
+      event.dataTransfer.setData("text/plain", entry.getAttribute("data-move"));
+      event.dataTransfer.effectAllowed = "move";
+    });
+  });
+  document.querySelectorAll(".cal-col[data-day]").forEach(function (column) {
+    column.addEventListener("dragover", function (event) { event.preventDefault(); });
+    column.addEventListener("drop", function (event) {
+      event.preventDefault();
+      var url = event.dataTransfer.getData("text/plain");
+      if (!url || url.charAt(0) !== "/") { return; }
+      var box = column.getBoundingClientRect();
+      var rows = parseInt(column.getAttribute("data-rows"), 10);
+      var row = Math.max(0, Math.min(rows - 1,
+        Math.floor((event.clientY - box.top) / box.height * rows)));
+      var minutes = parseInt(column.getAttribute("data-first-hour"), 10) * 60 + row * 15;
+      var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+      var query = "start=" + column.getAttribute("data-day") + "T" +
+        pad(Math.floor(minutes / 60)) + ":" + pad(minutes % 60);
+      if (column.getAttribute("data-doctor")) {
+        query += "&doctor=" + column.getAttribute("data-doctor");
+      }
+      window.location.assign(url + "?" + query);
+    });
+  });
   // Ask before destructive buttons (forms still POST with CSRF; this is only a second chance).
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -93,6 +93,7 @@ ACCESS: dict[str, object] = {
     "clinic_bookings.resend_message": ("coordinator",),
     "clinic_bookings.confirm": ("coordinator",),
     "clinic_bookings.register_patient": ("coordinator",),
+    "clinic_bookings.move": ("coordinator",),
     "clinic_bookings.outcome": ("coordinator",),
     "clinic_bookings.video_link": ("coordinator",),
     "plans.schedule": ("coordinator",),

@@ -14,7 +14,7 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.scheduling import grid
 from booking.scheduling.models import Booking, ScheduleException
-from tests.scheduling.helpers import hold, user
+from tests.scheduling.helpers import first_free, hold, user
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -124,3 +124,38 @@ def test_a_busy_week_of_all_doctors_is_counted_per_hour(as_role, app):
     assert "SB-B00001" not in html
     one = coordinator.get(f"/coordinator/week?start={monday}&all=1&doctor={doctor_id}")
     assert 'data-testid="cal-SB-B00001"' in one.get_data(as_text=True)  # one doctor: each
+
+
+def test_moving_from_the_calendar_asks_first_then_uses_the_reschedule_rule(as_role, app,
+                                                                           mail_sink):
+    from tests.conftest import csrf_token
+
+    with app.app_context():
+        booking = hold(confirm=True)
+        booking_id, old_start = booking.id, booking.starts_at
+        free = first_free(booking.consultation_type, after=booking.starts_at + timedelta(days=1),
+                          doctor_id=booking.doctor_id)
+        new_local = free.start.astimezone(CLINIC_ZONE)
+        day, clock = new_local.date(), new_local.strftime("%H:%M")
+    coordinator = as_role("coordinator")
+    html = coordinator.get(f"/coordinator/day?date={old_start.astimezone(CLINIC_ZONE).date()}")
+    assert f'data-move="/coordinator/bookings/{booking_id}/move"' in html.get_data(as_text=True)
+    target = f"/coordinator/bookings/{booking_id}/move?start={day}T{clock}"
+    page = coordinator.get(target)
+    assert page.status_code == 200 and "is emailed the new time" in page.get_data(as_text=True)
+    with app.app_context():  # a GET never moves anything
+        assert db.session.get(Booking, booking_id).starts_at == old_start
+    token = csrf_token(coordinator, target)
+    moved = coordinator.post(f"/coordinator/bookings/{booking_id}/move",
+                             data={"csrf_token": token, "start": f"{day}T{clock}"})
+    assert moved.status_code == 302, moved.get_data(as_text=True)[:300]
+    with app.app_context():
+        now_at = db.session.get(Booking, booking_id).starts_at.astimezone(CLINIC_ZONE)
+        assert (now_at.date(), now_at.strftime("%H:%M")) == (day, clock)
+    # A time the doctor does not work is refused by the same rule, with the reason.
+    refused = coordinator.post(f"/coordinator/bookings/{booking_id}/move",
+                               data={"csrf_token": token, "start": f"{day}T03:00"})
+    assert refused.status_code == 409
+    assert 'data-testid="move-refused"' in refused.get_data(as_text=True)
+    other = as_role("other_coordinator").get(target)
+    assert other.status_code == 404

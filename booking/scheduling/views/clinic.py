@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Integer, func, select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from booking.accounts import services as accounts
 from booking.accounts.forms import PatientByPhoneForm
 from booking.accounts.models import User
-from booking.catalogue.models import ConsultationType
+from booking.catalogue.models import ConsultationType, Doctor
 from booking.core.actions import apply, attempt
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
@@ -166,6 +166,48 @@ def day():
         doctor_names={d.id: d.name for d in clinic.doctors}, today=today,
         prev_day=chosen - timedelta(days=1), next_day=chosen + timedelta(days=1),
         doctor_id=doctor_id, show_all=show_all, bookings_count=len(rows))
+
+
+def _move_target(booking: Booking) -> tuple[datetime | None, int]:
+    """The new start (a Bangkok wall-clock time, as the calendar sends it) and doctor asked."""
+    raw = (request.values.get("start") or "")[:16]
+    try:
+        local = datetime.strptime(raw, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None, booking.doctor_id
+    doctor_id = id_value(request.values.get("doctor")) or booking.doctor_id
+    return local.replace(tzinfo=CLINIC_ZONE).astimezone(UTC), doctor_id
+
+
+@bp.route("/bookings/<int:booking_id>/move", methods=["GET", "POST"])
+@coordinator_required
+def move(booking_id: int):
+    """Move a booking dropped on the calendar: a page says what will change and what the
+    patient is sent, and only its button moves it (the same reschedule rule as every move)."""
+    booking = _own_booking(booking_id)
+    start, doctor_id = _move_target(booking)
+    back = url_for("clinic_bookings.day", date=booking.starts_at.astimezone(CLINIC_ZONE)
+                   .date().isoformat())
+    if start is None:
+        flash(_("Drop the booking on a time in the calendar, or use Change time on the "
+                "booking page."), "warning")
+        return redirect(back)
+    doctor = db.session.get(Doctor, doctor_id)
+    if request.method == "POST":
+        moved = attempt(lambda: services.reschedule(current_user, booking, start=start,
+                                                    doctor_id=doctor_id))
+        if moved.ok:
+            flash(_("Booking %(ref)s is moved to %(when)s (Bangkok). %(patient)s is emailed "
+                    "the new time.", ref=booking.reference, when=format_datetime(
+                        start.astimezone(CLINIC_ZONE), "EEE d MMM, HH:mm"),
+                    patient=booking.patient.name), "success")
+            return redirect(url_for("clinic_bookings.day",
+                                    date=start.astimezone(CLINIC_ZONE).date().isoformat()))
+        flash(moved.message, "danger")
+        return render_template("scheduling/clinic/move.html", booking=booking, start=start,
+                               doctor=doctor, back=back, refused=moved.message), 409
+    return render_template("scheduling/clinic/move.html", booking=booking, start=start,
+                           doctor=doctor, back=back, refused=None)
 
 
 @bp.post("/messages/<int:message_id>/resend")
