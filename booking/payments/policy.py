@@ -15,6 +15,7 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.core import audit
 from booking.core.errors import NotFound, Unprocessable
+from booking.core.locks import sqlite_write_lock
 from booking.core.policy import can_manage_clinic
 from booking.extensions import db
 from booking.payments.models import RefundWindow
@@ -95,6 +96,12 @@ def set_windows(actor: User, clinic_id: int, lines: list[Window]) -> tuple[Windo
             raise Unprocessable(_l("Cancelling earlier must never give back less than "
                                    "cancelling later: check the percentages."),
                                 code="policy_not_monotonic")
+    # Two coordinators saving at once: one after the other (the clinic's row is the lock),
+    # or both would insert the same windows and the second would fail on the unique key.
+    from booking.catalogue.models import Clinic
+
+    sqlite_write_lock()
+    db.session.execute(select(Clinic.id).where(Clinic.id == clinic_id).with_for_update())
     before = [(w.min_hours, w.percent) for w in windows(clinic_id)]
     db.session.execute(RefundWindow.__table__.delete().where(
         RefundWindow.clinic_id == clinic_id))
@@ -102,8 +109,6 @@ def set_windows(actor: User, clinic_id: int, lines: list[Window]) -> tuple[Windo
         db.session.add(RefundWindow(clinic_id=clinic_id, min_hours=w.min_hours,
                                     percent=w.percent))
     db.session.flush()
-    from booking.catalogue.models import Clinic
-
     audit.record(actor, "refund_policy.set", db.session.get(Clinic, clinic_id),
                  before={"windows": before},
                  after={"windows": [(w.min_hours, w.percent) for w in ordered]})

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.accounts.models import User
-from booking.catalogue.models import ExchangeRate
+from booking.catalogue.services import exchange_rates
 from booking.core import audit
 from booking.core.errors import Conflict, DomainError, Unprocessable
 from booking.core.money import Money
@@ -24,7 +24,7 @@ from booking.core.types import utcnow
 from booking.extensions import db
 from booking.payments import gateway, messages
 from booking.payments import policy as refund_policy
-from booking.payments.ledger import summarise
+from booking.payments.ledger import Summary, summarise
 from booking.payments.models import (
     CheckoutAttempt,
     CheckoutState,
@@ -71,7 +71,7 @@ class NothingToRefund(Conflict):
 
 def pay_currencies() -> list[str]:
     """THB and every payable currency the admin keeps a rate for."""
-    rates = set(db.session.scalars(select(ExchangeRate.currency)))
+    rates = exchange_rates()
     base = current_app.config["BASE_CURRENCY"]
     return [c for c in PAY_CURRENCIES if c == base or c in rates]
 
@@ -85,7 +85,7 @@ def quote(booking: Booking, currency: str) -> tuple[Money, Decimal]:
     if currency not in PAY_CURRENCIES:
         raise Unprocessable(_l("The deposit cannot be paid in %(code)s. Choose one of the "
                                "currencies listed.", code=currency[:3]), code="invalid_currency")
-    rate = db.session.scalar(select(ExchangeRate.rate).where(ExchangeRate.currency == currency))
+    rate = exchange_rates().get(currency)
     if rate is None or booking.currency != current_app.config["BASE_CURRENCY"]:
         raise Unprocessable(_l("The deposit cannot be paid in %(code)s just now. Choose "
                                "another currency.", code=currency), code="invalid_currency")
@@ -365,11 +365,11 @@ def refund_by_clinic(actor: User, booking: Booking, amount_minor: int, reason: s
                         key=key)
 
 
-def policy_refund(booking: Booking, at: datetime | None = None, *,
-                  by_clinic: bool = False) -> tuple[int, int]:
+def policy_refund(booking: Booking, at: datetime | None = None, *, by_clinic: bool = False,
+                  summary: Summary | None = None) -> tuple[int, int]:
     """(percent, amount in the paid currency) a cancellation now would give back: the
     clinic's policy for the patient's own, everything when the clinic cancels."""
-    summary = summarise(booking)
+    summary = summary or summarise(booking)
     if by_clinic:
         percent = 100
     else:

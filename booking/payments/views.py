@@ -60,7 +60,8 @@ def panel(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
         for code in services.pay_currencies():
             amount, _rate = services.quote(booking, code)
             choices.append((code, amount))
-    percent, back = services.policy_refund(booking) if summary.paid else (0, 0)
+    percent, back = (services.policy_refund(booking, summary=summary) if summary.paid
+                     else (0, 0))
     locale = str(get_locale() or "en")
     return {"summary": summary, "choices": choices,
             "names": {code: get_currency_name(code, locale=locale) for code, _a in choices},
@@ -74,7 +75,8 @@ def panel(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
 def cancel_refund(booking: Booking, viewer) -> dict:  # type: ignore[no-untyped-def]
     """What cancelling now gives back, for the cancel confirmation page."""
     summary = ledger.summarise(booking)
-    percent, back = services.policy_refund(booking, by_clinic=not viewer.is_patient)
+    percent, back = services.policy_refund(booking, by_clinic=not viewer.is_patient,
+                                           summary=summary)
     return {"summary": summary, "percent": percent, "back": summary.money(back),
             "policy": refund_policy.describe(refund_policy.windows(booking.clinic_id))}
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.core import audit
 from booking.core.errors import DomainError, NotAllowed, NotFound
+from booking.core.locks import sqlite_write_lock
 from booking.core.policy import can_manage_clinic
 from booking.extensions import db
 from booking.records.models import MedicalDocument
@@ -124,7 +125,9 @@ def delete_document(actor: User, document_id: int) -> tuple[MedicalDocument, Pat
     """The patient removes one of their own files: the row goes here, and the caller removes
     the returned file once that is committed (a failed commit must not leave a row without its
     file). The audit trail keeps that it existed, never its content."""
-    document = db.session.get(MedicalDocument, document_id)
+    # Two deletes at once (two tabs): the second waits, then finds nothing, and says so.
+    sqlite_write_lock()
+    document = db.session.get(MedicalDocument, document_id, with_for_update=True)
     if document is None or not can_view(actor, document):
         raise NotFound(_l("No such document."))
     if document.patient_id != actor.id:

@@ -57,3 +57,31 @@ def test_a_policy_that_gives_less_for_more_notice_is_refused_and_kept(app, demo,
         assert post_form(coordinator, "/coordinator/refund-policy", bad).status_code == 422
     assert "7 days or more before: the deposit in full" in coordinator.get(
         "/coordinator/refund-policy").get_data(as_text=True)
+
+
+def test_two_coordinators_saving_the_policy_at_once_both_succeed_one_after_the_other(
+        app, demo, as_role):
+    import threading
+
+    from tests.conftest import csrf_token
+
+    clients = [as_role("coordinator"), as_role("coordinator")]
+    tokens = [csrf_token(c, "/coordinator/refund-policy") for c in clients]
+    barrier, answers = threading.Barrier(2), []
+
+    def save(client, token, percent):  # noqa: ANN001
+        barrier.wait()
+        answers.append(client.post("/coordinator/refund-policy", data={
+            **_form([("10", "days", "100"), ("3", "days", percent)], "0"),
+            "csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=save, args=(c, t, p))
+               for c, t, p in zip(clients, tokens, ("40", "60"), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [302, 302]
+    page = clients[0].get("/coordinator/refund-policy").get_data(as_text=True)
+    assert "10 days or more before: the deposit in full" in page
+    assert ("3 days to 10 days before: 40 %" in page) != ("3 days to 10 days before: 60 %" in page)

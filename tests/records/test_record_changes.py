@@ -74,3 +74,31 @@ def test_the_same_file_twice_is_told_not_stored(as_role, app, booking_id):
         leftovers = [f for f in os.listdir(app.config["MEDICAL_STORAGE_DIR"])
                      if f.startswith(".")]
         assert leftovers == []
+
+
+def test_two_deletes_at_once_delete_once_and_the_other_is_told(as_role, app, booking_id):
+    import threading
+
+    patient = as_role("patient")
+    upload(patient, f"/bookings/{booking_id}/documents", PDF, "mri.pdf")
+    with app.app_context():
+        doc_id = db.session.scalar(select(MedicalDocument.id))
+    clients = [as_role("patient"), as_role("patient")]
+    tokens = [csrf_token(c, f"/bookings/{booking_id}") for c in clients]
+    barrier, answers = threading.Barrier(2), []
+
+    def delete(client, token):  # noqa: ANN001
+        barrier.wait()
+        answers.append(client.post(f"/documents/{doc_id}/delete",
+                                   data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=delete, args=pair)
+               for pair in zip(clients, tokens, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [302, 404]
+    with app.app_context():
+        assert db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "document.deleted")).all().__len__() == 1

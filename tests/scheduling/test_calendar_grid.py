@@ -159,3 +159,11 @@ def test_moving_from_the_calendar_asks_first_then_uses_the_reschedule_rule(as_ro
     assert 'data-testid="move-refused"' in refused.get_data(as_text=True)
     other = as_role("other_coordinator").get(target)
     assert other.status_code == 404
+    # Another clinic's doctor is never offered: the move stays with the booking's own doctor.
+    with app.app_context():
+        foreign = db.session.scalar(select(Doctor.id).where(
+            Doctor.clinic_id != db.session.get(Booking, booking_id).clinic_id))
+        own = db.session.get(Booking, booking_id).doctor.name
+        foreign_name = db.session.get(Doctor, foreign).name
+    page = coordinator.get(f"{target}&doctor={foreign}").get_data(as_text=True)
+    assert own in page and foreign_name not in page

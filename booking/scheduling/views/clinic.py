@@ -175,7 +175,9 @@ def _move_target(booking: Booking) -> tuple[datetime | None, int]:
         local = datetime.strptime(raw, "%Y-%m-%dT%H:%M")
     except ValueError:
         return None, booking.doctor_id
-    doctor_id = id_value(request.values.get("doctor")) or booking.doctor_id
+    doctor_id = id_value(request.values.get("doctor"))
+    if doctor_id not in {d.id for d in booking.clinic.doctors if d.active}:
+        doctor_id = booking.doctor_id  # only the clinic's own doctors are offered
     return local.replace(tzinfo=CLINIC_ZONE).astimezone(UTC), doctor_id
 
 
