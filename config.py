@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -153,6 +154,15 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
 
+    #: Fernet keys sealing passport numbers at rest, comma-separated, newest first (core.crypto).
+    ENCRYPTION_KEYS = os.environ.get("ENCRYPTION_KEYS")
+    #: Travel: warn when the first consultation is less than this long after landing.
+    TRAVEL_MIN_LANDING_HOURS = 12
+    #: How long before landing the patient is sent their pickup details.
+    PICKUP_NOTICE_HOURS = 48
+    #: A flight changed this close to landing is told to the clinic at once.
+    FLIGHT_CHANGE_ALERT_HOURS = 72
+
     #: How many proxies in front set X-Forwarded-For/-Proto (a PaaS router: 1). 0 trusts none,
     #: so a client cannot fake its address to dodge the rate limits.
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
@@ -164,6 +174,8 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = False  # the debugger would show stack traces; keep it opt-in via FLASK_DEBUG
     SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
+    #: A development key so `make run` works on a fresh laptop; never used outside development.
+    ENCRYPTION_KEYS = Config.ENCRYPTION_KEYS or "ZGV2LW9ubHktbm90LXNlY3JldC1mZXJuZXQta2V5ISE="
     # In `make run` mail goes to the console unless an SMTP server is configured.
     MAIL_BACKEND = os.environ.get(
         "MAIL_BACKEND", "smtp" if os.environ.get("MAIL_SERVER") else "console"
@@ -178,6 +190,8 @@ class TestConfig(Config):
 
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
+    #: A fresh key each test run (tests never read data sealed by another run).
+    ENCRYPTION_KEYS = Fernet.generate_key().decode()
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'test.sqlite'}")
     )

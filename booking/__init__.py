@@ -125,11 +125,15 @@ def register_messages(app: Flask) -> None:
     from booking.payments import messages as payment_messages
     from booking.payments import services as payments
     from booking.scheduling import messages as booking_messages
+    from booking.travel import letter_messages
+    from booking.travel import messages as travel_messages
 
     account_messages.register()
     booking_messages.register()
     payment_messages.register()
     payments.register()
+    travel_messages.register()
+    letter_messages.register()
 
 
 def register_audit_labels(app: Flask) -> None:
@@ -167,11 +171,15 @@ def register_blueprints(app: Flask) -> None:
     from booking.scheduling.views.patient import bp as scheduling_bp
     from booking.scheduling.views.plans import bp as plans_bp
     from booking.screening.views import bp as screening_bp
+    from booking.travel.views.desk import bp as travel_desk_bp
+    from booking.travel.views.letters import bp as letters_bp
+    from booking.travel.views.patient import bp as travel_bp
 
     # Each feature brings its screens for every role; the two dashboards compose them.
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
                records_bp, payments_bp, manage_bp, clinic_bookings_bp, plans_bp, coordinator_bp,
-               catalogue_admin_bp, staff_bp, outbox_bp, admin_bp):
+               catalogue_admin_bp, staff_bp, outbox_bp, admin_bp, travel_bp, letters_bp,
+               travel_desk_bp):
         app.register_blueprint(bp)
     from booking.api import init_app as init_api
 

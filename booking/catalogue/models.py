@@ -49,6 +49,9 @@ class Clinic(TimestampMixin, db.Model):
     summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
     address: Mapped[str] = mapped_column(Text, nullable=False)
     accreditation: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    #: The licence the Thai Ministry of Public Health issued, printed on visa support letters.
+    licence: Mapped[str] = mapped_column(String(120), nullable=False, default="",
+                                         server_default="")
     #: Locale codes of the languages the staff speak, e.g. ["en", "th", "ar"].
     languages: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     phone: Mapped[str] = mapped_column(String(20), nullable=False, default="")
@@ -112,6 +115,7 @@ class Treatment(TimestampMixin, db.Model):
             "'investigational')",
             name="regulatory_status_known",
         ),
+        CheckConstraint("recovery_days BETWEEN 0 AND 60", name="recovery_days_sensible"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,6 +134,8 @@ class Treatment(TimestampMixin, db.Model):
     regulatory_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: Who should not have this treatment.
     not_candidates: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: Days the clinic advises staying in Bangkok after the procedure before flying home.
+    recovery_days: Mapped[int] = mapped_column(nullable=False, default=3, server_default="3")
     active: Mapped[bool] = mapped_column(default=True, nullable=False)
 
     conditions: Mapped[list[Condition]] = relationship(

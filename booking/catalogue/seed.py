@@ -26,6 +26,7 @@ from booking.extensions import db
 from booking.scheduling.models import Holiday, WorkingInterval
 from booking.screening.questions import ODI_SECTIONS
 from booking.screening.services import latest_screening, record_screening
+from booking.travel.models import PartnerHotel
 
 DEMO_PASSWORD = "demo-password-123"
 
@@ -125,6 +126,11 @@ CLINICS = [
         "phone": "+6620000001",
         "email": "care@sukhumvit-spine.example",
         "coordinator": "Kanya Suwan",
+        "licence": "MOPH licence 10110-DEMO-001 (demo data)",
+        "hotels": [("Sukhumvit Garden Residence (demo)", "12 Sukhumvit Soi 11, Bangkok 10110",
+                    "3 minutes on foot", 1_800, 2_600, True),
+                   ("Nana Riverside Suites (demo)", "40 Sukhumvit Soi 4, Bangkok 10110",
+                    "10 minutes by taxi", 3_200, 5_500, True)],
         "doctors": [("Dr. Anan Srisuk", "Orthopaedic spine surgeon", ["en", "th"]),
                     ("Dr. Malee Chaiyaporn", "Pain medicine and interventional spine",
                      ["en", "th", "ja"])],
@@ -142,6 +148,9 @@ CLINICS = [
         "phone": "+6620000002",
         "email": "international@chaophraya-ortho.example",
         "coordinator": "Preecha Boonmee",
+        "licence": "MOPH licence 10500-DEMO-002 (demo data)",
+        "hotels": [("Charoen Krung River View (demo)", "300 Charoen Krung Road, Bangkok 10500",
+                    "5 minutes on foot", 2_200, 3_800, True)],
         "doctors": [("Dr. Somchai Wattanakul", "Spine surgeon", ["en", "th"]),
                     ("Dr. Ploy Rattanakorn", "Rehabilitation medicine", ["en", "th", "zh"])],
         "treatments": ["uc-msc-intradiscal-injection", "regenerative-rehabilitation-programme"],
@@ -157,6 +166,9 @@ CLINICS = [
         "phone": "+6620000003",
         "email": "hello@silom-pain.example",
         "coordinator": "Siriporn Kaewmanee",
+        "licence": "MOPH licence 10500-DEMO-003 (demo data)",
+        "hotels": [("Silom Serviced Apartments (demo)", "72 Silom Road, Bangkok 10500",
+                    "2 minutes on foot", 1_500, 2_200, False)],
         "doctors": [("Dr. Niran Thongdee", "Physical medicine and rehabilitation",
                      ["en", "th", "de"])],
         "treatments": ["uc-msc-soft-tissue-injection", "regenerative-rehabilitation-programme"],
@@ -258,7 +270,12 @@ def seed_demo() -> list[tuple[str, str]]:
             "name": c["name"], "summary": c["summary"], "address": c["address"],
             "accreditation": c["accreditation"], "languages": c["languages"],
             "phone": c["phone"], "email": c["email"], "cancellation_policy": CANCELLATION,
+            "licence": c["licence"],
         })
+        for name, address, distance, low, high, accessible in c["hotels"]:
+            _upsert(PartnerHotel, {"clinic_id": clinic.id, "name": name}, {
+                "address": address, "distance_note": distance, "nightly_min_minor": low * 100,
+                "nightly_max_minor": high * 100, "currency": "THB", "accessible": accessible})
         clinic.treatments = [treatments[s] for s in c["treatments"]]
         for name, specialty, languages in c["doctors"]:
             doctor = _upsert(Doctor, {"clinic_id": clinic.id, "name": name},

@@ -42,3 +42,13 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+class FieldInvalid(Unprocessable):
+    """A 422 about one field a person filled in: forms show it beside that field, the API
+    names it in `fields`."""
+
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field
+        self.fields = {field: [str(message)]}

@@ -1,0 +1,1 @@
+"""Travel: trips, flights, hotels, companions, visa support letters, the itinerary."""
