@@ -1,0 +1,41 @@
+"""Helpers to build a trip through the services, as the pages and the API would."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from booking.core.zones import CLINIC_ZONE
+from booking.extensions import db
+from booking.travel import services
+from booking.travel.models import Trip
+from tests.scheduling.helpers import hold, user
+
+
+def bangkok(day: date, hour: int, minute: int = 0) -> datetime:
+    """A Bangkok wall-clock time as a UTC instant."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CLINIC_ZONE).astimezone(UTC)
+
+
+def make_trip(patient_email: str = "patient@example.com", clinic_slug: str = "sukhumvit-spine",
+              *, flights: bool = True, passport: bool = True, companion: bool = False,
+              mode: str = "in_person") -> Trip:
+    """A confirmed in-person booking and its trip; with `flights` landing two days before the
+    consultation and leaving five days after; commits."""
+    booking = hold(patient_email, clinic_slug, confirm=True, mode=mode)
+    patient = user(patient_email)
+    trip = services.plan_trip(patient, booking)
+    day = booking.starts_at.astimezone(CLINIC_ZONE).date()
+    if flights:
+        services.save_flight(patient, trip, "arrival", code="TG 917", airport="BKK",
+                             scheduled_at=bangkok(day - timedelta(days=2), 7, 30))
+        services.save_flight(patient, trip, "departure", code="TG 918", airport="BKK",
+                             scheduled_at=bangkok(day + timedelta(days=5), 23, 55))
+    if passport:
+        services.save_passport(patient, trip, nationality="US", number="X12345678",
+                               expiry=date.today() + timedelta(days=3 * 365))
+    if companion:
+        services.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
+                               nationality="US", passport_number="Y87654321",
+                               passport_expiry=date.today() + timedelta(days=4 * 365))
+    db.session.commit()
+    return trip
