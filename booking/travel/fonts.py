@@ -173,6 +173,7 @@ def _static_instance(path: Path, weight: int) -> Path:
         os.close(fd)
         try:
             font.save(tmp)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; web and worker may differ in user
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
