@@ -1,0 +1,84 @@
+"""The trip's forms. They read what was typed; the rules (what a flight number is, which
+dates make sense) are the services', whose refusals are shown beside the field they name."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from booking.core.forms import in_day_range, length, strip
+from booking.travel.models import AIRPORTS, RELATIONSHIP_LABELS, VEHICLE_LABELS
+
+
+class FlightForm(FlaskForm):
+    flight = StringField(_l("Flight number"), filters=[strip],
+                         validators=[InputRequired(_l("Give the flight number.")), length(20)],
+                         render_kw={"placeholder": "TG 917", "autocapitalize": "characters",
+                                    "autocomplete": "off"})
+    airport = SelectField(_l("Airport in Bangkok"),
+                          choices=[(k, v) for k, v in AIRPORTS.items()])
+    date = DateField(_l("Date (Bangkok)"),
+                     validators=[InputRequired(_l("Give the date.")), in_day_range])
+    time = TimeField(_l("Time (Bangkok)"), validators=[InputRequired(_l("Give the time."))])
+
+
+class PassportForm(FlaskForm):
+    nationality = SelectField(_l("Passport issued by"), validators=[InputRequired()])
+    passport_number = StringField(_l("Passport number"), filters=[strip],
+                                  validators=[InputRequired(_l("Give the passport number.")),
+                                              length(40)],
+                                  render_kw={"autocomplete": "off", "spellcheck": "false",
+                                             "autocapitalize": "characters"})
+    passport_expiry = DateField(_l("Expiry date"),
+                                validators=[InputRequired(_l("Give the expiry date.")),
+                                            in_day_range])
+
+
+class CompanionForm(PassportForm):
+    name = StringField(_l("Full name, as in the passport"), filters=[strip],
+                       validators=[InputRequired(_l("Give the name.")), length(200)])
+    relationship = SelectField(_l("Relationship to you"),
+                               choices=[("", "—")] + [(k, v) for k, v in
+                                                      RELATIONSHIP_LABELS.items()])
+
+
+class HotelForm(FlaskForm):
+    #: "partner-<id>", "own" or "undecided" (the choices are set per clinic).
+    hotel_choice = RadioField(_l("Where will you stay?"), default="undecided")
+    own_hotel_name = StringField(_l("Hotel name"), filters=[strip], validators=[length(200)])
+    own_hotel_address = TextAreaField(_l("Address"), filters=[strip],
+                                      validators=[length(1000)], render_kw={"rows": 2})
+
+
+class PickupForm(FlaskForm):
+    wanted = BooleanField(_l("Yes, meet me at the airport"))
+    vehicle = SelectField(_l("Vehicle"), choices=[(k, v) for k, v in VEHICLE_LABELS.items()])
+    wheelchair = BooleanField(_l("I need a wheelchair at the airport"))
+    luggage = IntegerField(_l("Suitcases"), default=1,
+                           validators=[InputRequired(_l("Give the number of suitcases.")),
+                                       NumberRange(0, 20, _l("From 0 to 20, please."))])
+
+
+class NeedsForm(FlaskForm):
+    treatment = SelectField(_l("Treatment you are considering"), coerce=str,
+                            validate_choice=False)
+    interpreter_language = SelectField(_l("Interpreter"), coerce=str, validate_choice=False)
+    mobility_needs = TextAreaField(_l("Mobility needs"), filters=[strip],
+                                   validators=[Optional(), length(1000)],
+                                   render_kw={"rows": 2, "placeholder": _l(
+                                       "e.g. I cannot walk more than 100 m; stairs are hard")})
+    dietary_needs = TextAreaField(_l("Dietary needs"), filters=[strip],
+                                  validators=[Optional(), length(1000)],
+                                  render_kw={"rows": 2, "placeholder": _l(
+                                      "e.g. vegetarian, halal, no nuts")})
