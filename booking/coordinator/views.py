@@ -24,6 +24,7 @@ from booking.payments import ledger
 from booking.scheduling import services
 from booking.scheduling.models import CONFIRMED, HELD, Booking
 from booking.scheduling.views.clinic import clinic_bookings
+from booking.travel.desk import desk_counts
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
@@ -80,4 +81,5 @@ def dashboard():
                            upcoming=upcoming, today=today, failed=failed, message_kinds=kinds(),
                            no_link=no_link, said=sentences(recent),
                            money_needing=ledger.needing_a_person(current_user),
+                           travel=desk_counts(clinic.id, now),
                            no_link_shown=NO_LINK_SHOWN)
