@@ -115,6 +115,11 @@ def register(app: Flask) -> None:
     def day_full(value: date) -> str:
         return babel_dates.format_date(value, "full", locale=str(get_locale() or "en"))
 
+    @app.template_filter("day_medium")
+    def day_medium(value: date) -> str:
+        """A date with its year, for what lasts: "Jan 14, 2031" (a passport's expiry)."""
+        return babel_dates.format_date(value, "medium", locale=str(get_locale() or "en"))
+
     @app.template_filter("day_short")
     def day_short(value: date) -> str:
         return babel_dates.format_date(value, "EEE d MMM", locale=str(get_locale() or "en"))

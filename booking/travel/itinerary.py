@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_time
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 
@@ -100,8 +101,8 @@ def itinerary(trip: Trip, *, include_cancelled: bool = False) -> list[ItineraryE
             "departure", "departure", departure.scheduled_at, None,
             _("Flight home: %(flight)s", flight=departure.code),
             _("Be at %(airport)s by %(time)s, three hours before take-off.", airport=airport,
-              time=(departure.scheduled_at - AIRPORT_EARLY).astimezone(
-                  _bangkok()).strftime("%H:%M")), airport))
+              time=format_time((departure.scheduled_at - AIRPORT_EARLY).astimezone(
+                  _bangkok()), "short", rebase=False)), airport))
     events.sort(key=lambda e: e.starts_at)
     return events
 

@@ -91,7 +91,7 @@ VEHICLES = ("sedan", "van", "minibus")
 VEHICLE_LABELS = {"sedan": _l("Car (up to 3 people)"), "van": _l("Van (up to 6 people)"),
                   "minibus": _l("Minibus (up to 10 people)")}
 AIRPORTS = {"BKK": _l("Suvarnabhumi (BKK)"), "DMK": _l("Don Mueang (DMK)")}
-HOTEL_STATUS_LABELS = {HotelStatus.PENDING: _l("Not booked yet"),
+HOTEL_STATUS_LABELS = {HotelStatus.PENDING: _l("The clinic books it for you: not booked yet"),
                        HotelStatus.REQUESTED: _l("Requested from the hotel"),
                        HotelStatus.BOOKED: _l("Booked")}
 PICKUP_LABELS = {PickupStatus.NOT_WANTED: _l("Not wanted"),

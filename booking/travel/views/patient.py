@@ -139,19 +139,16 @@ def trip_page(trip: Trip, *, status: int = 200, reveal: bool = False, problem: s
     for companion in trip.companions:
         passports[companion.id] = services.passport_number(current_user, companion,
                                                            reveal=reveal)
-    try:
-        from booking.travel.views.letters import letter_panel
-    except ImportError:  # the letter's screens arrive with their own module
-        letter = None
-    else:
-        letter = letter_panel(trip, current_user)
+    from booking.travel.views.letters import letter_panel
+
+    letter = letter_panel(trip, current_user)
     return render_template(
         "travel/trip.html", trip=trip, forms=forms, hotels=hotels, passports=passports,
         revealed=reveal, problem=problem,
         may_edit=services.can_edit_trip(current_user, trip) and trip.is_open,
         may_reveal=services.may_reveal(current_user, trip),
         warnings=services.trip_warnings(trip), events=plan.itinerary(trip),
-        steps=_steps(trip), letter=letter, now=utcnow(),
+        steps=_steps(trip), letter_info=letter, now=utcnow(),
         country_name=lambda code: services.country_name(code, _locale()),
         relationship_labels=RELATIONSHIP_LABELS, pickup_labels=PICKUP_LABELS,
         vehicle_labels=VEHICLE_LABELS, hotel_status_labels=HOTEL_STATUS_LABELS,
@@ -161,18 +158,26 @@ def trip_page(trip: Trip, *, status: int = 200, reveal: bool = False, problem: s
         hotel_name=plan.hotel_name(trip)), status
 
 
-def _steps(trip: Trip) -> list[tuple[str, bool, str]]:
-    """The checklist at the top: (what, done, anchor)."""
+def _steps(trip: Trip) -> list[tuple[str, bool, str, str]]:
+    """The checklist at the top: (what, done, anchor, what is happening when not done)."""
     letter = trip.current_letter
+    pickup_note = {PickupStatus.REQUESTED: _("the clinic is confirming your driver"),
+                   PickupStatus.RECONFIRM: _("the clinic is confirming it for your new flight"),
+                   }.get(trip.pickup_status, "")
+    letter_note = {"requested": _("the clinic is reviewing your request"),
+                   "declined": _("declined: see why below"),
+                   "revoked": _("revoked: see why below")}.get(letter.state if letter else "",
+                                                              "")
     return [
-        (_("Your flight to Bangkok"), trip.arrival is not None, "flights"),
-        (_("Your flight home"), trip.departure is not None, "flights"),
-        (_("Your passport"), trip.passport_number_sealed is not None, "passport"),
-        (_("Where you stay"), plan.hotel_name(trip) is not None, "hotel"),
-        (_("Airport pickup"), trip.pickup_status in (PickupStatus.CONFIRMED,)
-         or trip.pickup_status == PickupStatus.NOT_WANTED and trip.arrival is not None, "pickup"),
+        (_("Your flight to Bangkok"), trip.arrival is not None, "flights", ""),
+        (_("Your flight home"), trip.departure is not None, "flights", ""),
+        (_("Your passport"), trip.passport_number_sealed is not None, "passport", ""),
+        (_("Where you stay"), plan.hotel_name(trip) is not None, "hotel", ""),
+        (_("Airport pickup"), trip.pickup_status == PickupStatus.CONFIRMED
+         or trip.pickup_status == PickupStatus.NOT_WANTED and trip.arrival is not None, "pickup",
+         pickup_note),
         (_("Visa support letter (if you need a visa)"),
-         letter is not None and letter.state == "issued", "letter"),
+         letter is not None and letter.state == "issued", "letter", letter_note),
     ]
 
 
