@@ -243,6 +243,7 @@ def start_worker_process(app: Flask, sink_port: int, pool: str, log_path: Path):
     the bench database, the bench Redis and the sink; `pool` "solo" or the default prefork."""
     env = {**os.environ, "SPINEBRIDGE_ENV": "production", "PYTHONPATH": str(ROOT),
            "SECRET_KEY": "bench-only-not-secret", "LOG_JSON": "0",
+           "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": redis_url(),
            "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink_port),
            "MAIL_USE_TLS": "0", "MAIL_USE_SSL": "0"}

@@ -50,6 +50,10 @@ def create_app(config: str | type | None = None) -> Flask:
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in the environment outside development")
+    if not app.config.get("ENCRYPTION_KEYS"):
+        # Passport numbers are stored sealed: without a key the trip pages could not work.
+        raise RuntimeError("ENCRYPTION_KEYS must be set in the environment outside development "
+                           "(one or more Fernet keys, comma-separated, newest first)")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     from booking.core.ids import IdConverter
 
@@ -207,7 +211,9 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from booking.accounts.commands import api_token_group, create_user_command
     from booking.catalogue.seed import seed_demo_command
+    from booking.travel.commands import rotate_keys_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(api_token_group)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(rotate_keys_command)

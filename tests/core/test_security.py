@@ -38,7 +38,7 @@ def test_session_cookie_is_httponly_and_lax(client, demo):
 
 def test_production_cookies_are_secure_and_https_is_forced(monkeypatch, tmp_path):
     config = type("Prod", (ProductionConfig,), {
-        "SECRET_KEY": "x" * 32,
+        "SECRET_KEY": "x" * 32, "ENCRYPTION_KEYS": TestConfig.ENCRYPTION_KEYS,
         "SQLALCHEMY_DATABASE_URI": TestConfig.SQLALCHEMY_DATABASE_URI,
         "CELERY": TestConfig.CELERY,
     })
@@ -54,6 +54,13 @@ def test_production_cookies_are_secure_and_https_is_forced(monkeypatch, tmp_path
 def test_production_refuses_to_start_without_a_secret_key():
     config = type("Prod", (ProductionConfig,), {"SECRET_KEY": None})
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(config)
+
+
+def test_production_refuses_to_start_without_an_encryption_key():
+    config = type("Prod", (ProductionConfig,), {"SECRET_KEY": "x" * 32,
+                                                "ENCRYPTION_KEYS": None})
+    with pytest.raises(RuntimeError, match="ENCRYPTION_KEYS"):
         create_app(config)
 
 
