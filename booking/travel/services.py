@@ -27,6 +27,7 @@ from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.scheduling.models import ACTIVE_STATES, Booking
+from booking.scheduling.services import lock_patient
 from booking.travel.models import (
     AIRPORTS,
     ARRIVAL,
@@ -131,13 +132,15 @@ def plan_trip(actor: User, booking: Booking) -> Trip:
     clinic) takes it, else a new trip starts with it."""
     if not actor.is_patient or booking.patient_id != actor.id:
         raise NotFound(_l("No such booking."))
+    # One request at a time per patient: two tabs planning at once make one trip, not an
+    # error from the one-open-trip index.
+    lock_patient(actor)
     existing = trip_of_booking(booking)
     if existing is not None:
         return existing
     if booking.state not in TRIP_STATES:
         raise Conflict(_l("This booking is no longer going ahead, so there is no trip to plan "
                           "for it. Book a new time first."), code="booking_ended")
-    sqlite_write_lock()
     trip = open_trip_of(actor)
     if trip is not None and trip.clinic_id != booking.clinic_id:
         raise Conflict(_l("Your open trip is with %(clinic)s. Close it first (from its page) "
