@@ -135,6 +135,8 @@ class ClinicForm(FlaskForm):
     address = TextAreaField(_l("Address in Bangkok"), validators=[DataRequired(), length(1000)],
                             filters=[strip])
     accreditation = StringField(_l("Accreditation"), validators=[length(300)], filters=[strip])
+    licence = StringField(_l("Ministry of Public Health licence (printed on visa letters)"),
+                          validators=[length(120)], filters=[strip])
     languages = LanguagesField(_l("Languages spoken (codes, comma separated)"))
     phone = PhoneField(_l("Phone"), validators=[length(40)])
     email = EmailField(_l("Email"), validators=[Optional(), length(320), Email()],
@@ -175,6 +177,9 @@ class TreatmentForm(FlaskForm):
     not_candidates = TextAreaField(_l("Who is not a candidate"),
                                    validators=[DataRequired(), length(LONG_TEXT)],
                                    filters=[strip])
+    recovery_days = IntegerField(
+        _l("Days to stay in Bangkok after it before flying home"), default=3,
+        validators=[InputRequired(), NumberRange(min=0, max=60)])
     conditions = SelectMultipleField(_l("Conditions it addresses"), coerce=int)
     clinics = SelectMultipleField(_l("Clinics that offer it"), coerce=int)
     active = BooleanField(_l("Listed publicly"), default=True)

@@ -148,7 +148,8 @@ def edit_treatment(treatment_id: int | None = None):
     def save() -> object:
         values = {f: getattr(form, f).data for f in
                   ("name", "slug", "summary", "description", "evidence_summary",
-                   "regulatory_status", "regulatory_note", "not_candidates", "active")}
+                   "regulatory_status", "regulatory_note", "not_candidates", "recovery_days",
+                   "active")}
         currency = treatment.currency if treatment else current_app.config["BASE_CURRENCY"]
         values["price_min_minor"] = Money.from_decimal(form.price_min.data, currency).amount_minor
         values["price_max_minor"] = Money.from_decimal(form.price_max.data, currency).amount_minor

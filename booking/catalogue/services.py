@@ -95,12 +95,12 @@ def get_treatment(slug: str) -> Treatment:
 
 # Admin edits (every one audited) --------------------------------------------------------------
 
-CLINIC_FIELDS = ["name", "slug", "summary", "address", "accreditation", "languages", "phone",
-                 "email", "cancellation_policy", "active"]
+CLINIC_FIELDS = ["name", "slug", "summary", "address", "accreditation", "licence", "languages",
+                 "phone", "email", "cancellation_policy", "active"]
 DOCTOR_FIELDS = ["name", "specialty", "languages", "bio", "active", "clinic_id"]
 TREATMENT_FIELDS = ["name", "slug", "summary", "description", "price_min_minor", "price_max_minor",
                     "evidence_summary", "regulatory_status", "regulatory_note", "not_candidates",
-                    "active"]
+                    "recovery_days", "active"]
 CONSULTATION_FIELDS = ["name", "mode", "duration_minutes", "deposit_minor", "active", "clinic_id",
                        "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
                        "horizon_days"]

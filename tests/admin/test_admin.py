@@ -63,7 +63,7 @@ def test_treatment_price_change_records_before_and_after(as_role, app, client):
         "evidence_summary": treatment.evidence_summary,
         "regulatory_status": treatment.regulatory_status,
         "regulatory_note": treatment.regulatory_note,
-        "not_candidates": treatment.not_candidates, "active": "y",
+        "not_candidates": treatment.not_candidates, "active": "y", "recovery_days": "3",
     }
     with app.app_context():
         clinic_ids = [str(c.id) for c in db.session.scalars(select(Clinic))]
@@ -77,6 +77,16 @@ def test_treatment_price_change_records_before_and_after(as_role, app, client):
             AuditEvent.action == "treatment.updated"))
         assert event.before == {"price_min_minor": 45_000_000, "price_max_minor": 85_000_000}
         assert event.after == {"price_min_minor": 48_000_000, "price_max_minor": 90_000_000}
+
+    longer = admin.post(edit, data={**form, "price_min": "480000", "price_max": "900000",
+                                    "recovery_days": "5", "clinics": clinic_ids,
+                                    "csrf_token": _token(admin, edit)})
+    assert longer.status_code == 302
+    with app.app_context():
+        assert db.session.get(type(treatment), treatment.id).recovery_days == 5
+    too_long = admin.post(edit, data={**form, "recovery_days": "365",
+                                      "csrf_token": _token(admin, edit)})
+    assert too_long.status_code == 422
 
     inverted = admin.post(edit, data={**form, "price_min": "900000", "price_max": "1",
                                       "csrf_token": _token(admin, edit)})
