@@ -170,10 +170,12 @@ def letters_to_review(actor: User, clinic_id: int) -> list[VisaLetter]:
 
 
 def desk_counts(clinic_id: int, now: datetime) -> DeskCounts:
-    """The dashboard's travel queue: pickups to arrange for arrivals in the next 7 days, and
-    letters to review."""
+    """The dashboard's travel queue: pickups to arrange for arrivals not landed yet in the 7
+    Bangkok days from today, and letters to review."""
     to_do = [Flight.scheduled_at >= now, Trip.pickup_status.in_(PICKUP_TO_DO)]
-    end = now + timedelta(days=7)
+    # The same 7 Bangkok days as the desk opens on, so every entry's link lands on its row.
+    today = now.astimezone(CLINIC_ZONE).date()
+    end = days_in_utc(today, today + timedelta(days=7))[1]
     pickups = db.session.scalar(
         select(func.count(Flight.id)).join(Flight.trip)
         .where(Trip.clinic_id == clinic_id, Trip.status == TripStatus.OPEN,
@@ -218,6 +220,18 @@ def driver_phone_e164(raw: str | None) -> str:
             "This is not a phone number we can call. Write it as on the driver's phone, e.g. "
             "081 234 5678 or +66 81 234 5678."), code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """A stored number as the desk in Bangkok dials it: "+66812345678" -> "081 234 5678"; a
+    foreign one in international form ("+44 7700 900123")."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    local = phonenumbers.region_code_for_number(number) == "TH"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if local
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def confirm_pickup(actor: User, trip: Trip, driver: str | None, driver_phone: str | None,

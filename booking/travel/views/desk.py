@@ -34,7 +34,6 @@ from booking.extensions import db
 from booking.travel import desk, services
 from booking.travel.models import (
     AIRPORTS,
-    HOTEL_STATUS_LABELS,
     VEHICLE_LABELS,
     HotelChoice,
     HotelStatus,
@@ -50,6 +49,10 @@ PICKUP_BADGES = {PickupStatus.NOT_WANTED: _l("No pickup wanted"),
                  PickupStatus.REQUESTED: _l("Pickup requested: to confirm"),
                  PickupStatus.CONFIRMED: _l("Pickup confirmed"),
                  PickupStatus.RECONFIRM: _l("Flight changed: reconfirm pickup")}
+#: The clinic's side of a partner-hotel booking (the patient's page words it for them).
+HOTEL_BADGES = {HotelStatus.PENDING: _l("Not booked yet"),
+                HotelStatus.REQUESTED: _l("Requested from the hotel"),
+                HotelStatus.BOOKED: _l("Booked")}
 #: Typed values shown back after a refusal are cut to this (a pasted essay is not echoed).
 TYPED_SHOWN = 200
 
@@ -106,9 +109,10 @@ def _board(clinic: Clinic, clinics: list[Clinic], start: date, *,
         end=start + timedelta(days=DAYS - 1), today=_today(),
         arrival_days=desk.by_day(arrivals, start, DAYS), departures=departures,
         summary=desk.summarise(arrivals), letters=desk.letters_to_review(current_user, clinic.id),
-        errors=errors or {}, typed=typed or {}, trip_url=trip_url,
+        errors=errors or {}, typed=typed or {}, trip_url=trip_url, now=utcnow(),
+        phone=desk.phone_display,
         may_change=current_user.is_coordinator, pickup_badges=PICKUP_BADGES,
-        hotel_labels=HOTEL_STATUS_LABELS, hotel_statuses=list(HotelStatus),
+        hotel_labels=HOTEL_BADGES, hotel_statuses=list(HotelStatus),
         vehicle_labels=VEHICLE_LABELS, airports=AIRPORTS, HotelChoice=HotelChoice,
         week_args=lambda **more: _week_args(start, clinic, clinics, **more),
         prev_start=start - timedelta(days=DAYS), next_start=start + timedelta(days=DAYS),
@@ -171,7 +175,7 @@ def hotel_status(trip_id: int):
     if not done.ok:
         return _refused(trip, start, done.error, ("hotel_status",))
     flash(_("Hotel for %(name)s: %(status)s.", name=trip.patient.name,
-            status=HOTEL_STATUS_LABELS[HotelStatus(trip.hotel_status)]), "success")
+            status=HOTEL_BADGES[HotelStatus(trip.hotel_status)]), "success")
     return _back(trip, start)
 
 
