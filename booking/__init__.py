@@ -176,6 +176,7 @@ def register_blueprints(app: Flask) -> None:
     from booking.scheduling.views.plans import bp as plans_bp
     from booking.screening.views import bp as screening_bp
     from booking.travel.views.desk import bp as travel_desk_bp
+    from booking.travel.views.hotels import bp as partner_hotels_bp
     from booking.travel.views.letters import bp as letters_bp
     from booking.travel.views.patient import bp as travel_bp
 
@@ -183,7 +184,7 @@ def register_blueprints(app: Flask) -> None:
     for bp in (core_bp, ops_bp, catalogue_bp, accounts_bp, screening_bp, scheduling_bp,
                records_bp, payments_bp, manage_bp, clinic_bookings_bp, plans_bp, coordinator_bp,
                catalogue_admin_bp, staff_bp, outbox_bp, admin_bp, travel_bp, letters_bp,
-               travel_desk_bp):
+               travel_desk_bp, partner_hotels_bp):
         app.register_blueprint(bp)
     from booking.api import init_app as init_api
 

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from booking.catalogue.forms import MoneyField
 from booking.core.forms import in_day_range, length, strip
 from booking.travel.models import AIRPORTS, RELATIONSHIP_LABELS, VEHICLE_LABELS
 
@@ -82,3 +83,19 @@ class NeedsForm(FlaskForm):
                                   validators=[Optional(), length(1000)],
                                   render_kw={"rows": 2, "placeholder": _l(
                                       "e.g. vegetarian, halal, no nuts")})
+
+
+class PartnerHotelForm(FlaskForm):
+    name = StringField(_l("Name"), filters=[strip],
+                       validators=[InputRequired(_l("Give the hotel's name.")), length(200)])
+    address = TextAreaField(_l("Address"), filters=[strip], render_kw={"rows": 2},
+                            validators=[InputRequired(_l("Give the address.")), length(1000)])
+    distance_note = StringField(_l("How far from the clinic"), filters=[strip],
+                                validators=[length(200)],
+                                render_kw={"placeholder": _l("e.g. 5 minutes on foot")})
+    nightly_min = MoneyField(_l("Lowest price a night (THB)"),
+                             validators=[InputRequired(), NumberRange(min=0, max=1_000_000)])
+    nightly_max = MoneyField(_l("Highest price a night (THB)"),
+                             validators=[InputRequired(), NumberRange(min=0, max=1_000_000)])
+    accessible = BooleanField(_l("Rooms suitable for a wheelchair"))
+    active = BooleanField(_l("Offered to patients"), default=True)
