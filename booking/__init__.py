@@ -147,10 +147,12 @@ def register_audit_labels(app: Flask) -> None:
     from booking.core.audit import register_labeller
     from booking.core.labels import by_column
     from booking.scheduling import trail
+    from booking.travel import trail as travel_trail
 
     for model in (User, Clinic, Doctor, ConsultationType, Treatment):
         register_labeller(model.__name__, by_column(model))
     trail.register()
+    travel_trail.register()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -232,6 +232,11 @@ def register_labeller(object_type: str, labeller: Labeller) -> None:
     _LABELLERS[object_type] = labeller
 
 
+def register_verbs(verbs: dict[str, Any]) -> None:
+    """A feature's actions as verb phrases ("confirmed the airport pickup of")."""
+    VERBS.update(verbs)
+
+
 def _verb(action: str) -> str:
     if action in VERBS:
         return str(VERBS[action])
