@@ -259,11 +259,14 @@ def confirm_pickup(actor: User, trip: Trip, driver: str | None, driver_phone: st
     if not trip.is_open:
         raise Conflict(_l("This trip is closed: there is no pickup to confirm."),
                        code="trip_closed")
-    if trip.pickup_status == PickupStatus.CONFIRMED:
+    if trip.pickup_status == PickupStatus.CONFIRMED and (
+            trip.pickup_driver, trip.pickup_driver_phone, trip.pickup_vehicle_plate) == (
+            driver, phone, plate):
         raise Conflict(_l("This pickup is already confirmed: %(driver)s, %(plate)s.",
                           driver=trip.pickup_driver, plate=trip.pickup_vehicle_plate),
                        code="pickup_already_confirmed")
-    if trip.pickup_status not in PICKUP_TO_DO:
+    # A confirmed pickup may get another driver (the patient is sent the new details).
+    if trip.pickup_status not in (*PICKUP_TO_DO, PickupStatus.CONFIRMED):
         raise Conflict(_l("The patient has not asked for an airport pickup (or no longer "
                           "wants one)."), code="pickup_not_requested")
     if trip.arrival is None:

@@ -249,10 +249,27 @@ def test_confirming_the_pickup_stores_driver_audits_and_queues_the_pickup_notice
     html = coordinator.get("/clinic/travel").get_data(as_text=True)
     card = html.split(f'data-testid="arrival-{two_days}"')[1].split("</article>")[0]
     assert "Pickup confirmed" in card and "Somchai Jaidee" in card and "1กข 2345" in card
-    assert "Confirm pickup" not in card and "/pickup" not in card
+    assert "Confirm pickup" not in card and "Change the driver" in card
     assert confirm(coordinator, two_days).status_code == 303  # already done: said, not redone
     with app.app_context():
         assert audits("trip.pickup_confirmed") == 1
+
+
+def test_a_confirmed_pickup_gets_another_driver_and_the_patient_new_details(
+        app, as_role, two_days):
+    coordinator = as_role("coordinator")
+    assert confirm(coordinator, two_days).status_code == 303
+    changed = confirm(coordinator, two_days, driver="Anan Rungruang")
+    assert changed.status_code == 303
+    with app.app_context():
+        trip = trip_row(two_days)
+        assert trip.pickup_status == PickupStatus.CONFIRMED
+        assert trip.pickup_driver == "Anan Rungruang"
+        assert audits("trip.pickup_confirmed") == 2
+        [pending] = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.about("trip", two_days), OutboxMessage.kind == "trip_pickup_details",
+            OutboxMessage.status == "pending")).all()
+        assert "Anan Rungruang" in pending.payload["key"]
 
 
 def test_another_clinics_coordinator_cannot_confirm_and_nothing_changes(app, as_role,
