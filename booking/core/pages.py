@@ -24,6 +24,11 @@ def asked_page() -> tuple[int, str | None]:
         return 1, str(exc.message)
 
 
+def csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet never runs as a formula (=, +, -, @ start one)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def other_args() -> dict[str, str]:
     """The other query arguments, kept on pagination links."""
     return {k: v for k, v in request.args.items() if k != "page"}

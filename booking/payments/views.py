@@ -28,7 +28,7 @@ from booking.core.actions import attempt, transaction
 from booking.core.errors import DomainError
 from booking.core.inputs import parse_day
 from booking.core.money import Money, parse_amount
-from booking.core.pages import PER_PAGE, asked_page, other_args
+from booking.core.pages import PER_PAGE, asked_page, csv_cell, other_args
 from booking.core.policy import (
     any_user_required,
     coordinator_required,
@@ -173,12 +173,12 @@ def payments_csv():
         for entry in db.session.scalars(ledger.ledger_query(current_user, **asked)):
             booking = entry.booking
             writer.writerow([entry.created_at.isoformat(), booking.reference,
-                             _cell(booking.patient.name), booking.clinic_id, entry.kind,
+                             csv_cell(booking.patient.name), booking.clinic_id, entry.kind,
                              entry.status,
                              f"{Money(entry.amount_minor, entry.currency).decimal}",
                              entry.amount_minor, entry.currency, entry.cause,
-                             _cell(entry.reason), entry.payment_intent_id or "",
-                             entry.refund_id or "", _cell(entry.failure)])
+                             csv_cell(entry.reason), entry.payment_intent_id or "",
+                             entry.refund_id or "", csv_cell(entry.failure)])
             yield out.getvalue()
             out.seek(0)
             out.truncate()
@@ -187,11 +187,6 @@ def payments_csv():
     response = Response(stream_with_context(lines()), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="spinebridge-ledger.csv"'
     return response
-
-
-def _cell(text: str) -> str:
-    """A spreadsheet never runs what a cell says (=, +, -, @ start a formula)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 @bp.route("/coordinator/refund-policy", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ from booking.core.actions import attempt
 from booking.core.errors import DomainError, FieldInvalid
 from booking.core.ids import id_value
 from booking.core.inputs import parse_day
+from booking.core.pages import csv_cell
 from booking.core.policy import coordinator_required, staff_required
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
@@ -179,12 +180,6 @@ def hotel_status(trip_id: int):
     return _back(trip, start)
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet never runs what a cell says (=, +, -, @ start a formula), as in the
-    payments ledger's CSV."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 @bp.get("/clinic/travel.csv")
 @staff_required
 def desk_csv():
@@ -204,12 +199,12 @@ def desk_csv():
         wanted = trip.pickup_status != PickupStatus.NOT_WANTED
         writer.writerow([
             row.flight.direction, row.day.isoformat(), row.at.strftime("%H:%M"),
-            row.flight.code, row.flight.airport, _cell(trip.patient.name), row.companions,
+            row.flight.code, row.flight.airport, csv_cell(trip.patient.name), row.companions,
             trip.pickup_status, trip.pickup_vehicle if wanted else "",
             ("yes" if trip.pickup_wheelchair else "no") if wanted else "",
             trip.pickup_luggage if wanted else "", trip.interpreter_language or "",
-            _cell(trip.pickup_driver), _cell(trip.pickup_driver_phone),
-            _cell(trip.pickup_vehicle_plate), _cell(row.hotel or ""),
+            csv_cell(trip.pickup_driver), csv_cell(trip.pickup_driver_phone),
+            csv_cell(trip.pickup_vehicle_plate), csv_cell(row.hotel or ""),
             trip.hotel_status if trip.hotel_choice == HotelChoice.PARTNER else "",
             trip.id])
     response = Response(out.getvalue(), mimetype="text/csv")
