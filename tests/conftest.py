@@ -110,6 +110,9 @@ def _isolation(app: Flask, mail_sink: MailSink) -> Iterator[None]:
     with app.app_context():
         limiter.reset()
         page_cache.clear()  # pages rendered from this test's rows
+    # Flask-Limiter keeps `enabled` on the shared extension: an app a test builds with
+    # RATELIMIT_ENABLED=False would switch limits off for every later test.
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
     if TestConfig.REDIS_URL:
         # The test Redis database is ours alone: forget cached availability and limits, whose
         # keys would otherwise outlive the rows they describe.

@@ -319,13 +319,7 @@ def test_unknown_and_unissued_tokens_get_the_same_404(app, demo, as_role, stripe
     assert unissued.headers["Cache-Control"] == "no-store"
 
 
-def test_verification_is_rate_limited(app, demo, as_role, monkeypatch):
-    # Flask-Limiter keeps `enabled` on the shared extension object: another test's app built
-    # with RATELIMIT_ENABLED=False (tests/notifications/test_outbox.py) switches it off for
-    # every app in the run, so it is switched on again for this one.
-    from booking.extensions import limiter
-
-    monkeypatch.setattr(limiter, "enabled", True)
+def test_verification_is_rate_limited(app, demo, as_role):
     anonymous = as_role("anonymous")
     answers = [anonymous.get(f"/verify-letter/unknown{i}").status_code for i in range(31)]
     assert answers[:30] == [404] * 30 and answers[30] == 429
