@@ -39,3 +39,22 @@ def make_trip(patient_email: str = "patient@example.com", clinic_slug: str = "su
                                passport_expiry=date.today() + timedelta(days=4 * 365))
     db.session.commit()
     return trip
+
+
+def paid_booking(app, as_role, standin, email: str = "patient@example.com") -> int:
+    """An in-person hold whose deposit was paid through Checkout at the Stripe stand-in (its
+    signed webhook confirms it); the booking's id."""
+    import time
+
+    from tests.payments.conftest import deliver
+    from tests.payments.helpers import held, pay_at_standin, session_id_of, start_checkout
+
+    booking_id = held(app, email=email, mode="in_person")
+    client = as_role("patient" if email == "patient@example.com" else "patient2")
+    session_id = session_id_of(start_checkout(client, booking_id))
+    session = pay_at_standin(standin, session_id, deliver=False)
+    event = {"id": f"evt_{session_id}", "object": "event", "type": "checkout.session.completed",
+             "created": int(time.time()), "data": {"object": session}, "livemode": False}
+    answer = deliver(app.test_client(), event)
+    assert answer.json["outcome"] == "confirmed", answer.json
+    return booking_id
