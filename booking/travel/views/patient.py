@@ -24,7 +24,13 @@ from booking.catalogue.models import Treatment
 from booking.core.actions import attempt, transaction
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
-from booking.core.policy import any_user_required, patient_required
+from booking.core.policy import (
+    COORDINATOR,
+    PATIENT,
+    any_user_required,
+    patient_required,
+    roles_required,
+)
 from booking.core.types import utcnow
 from booking.extensions import db
 from booking.scheduling import services as scheduling
@@ -51,6 +57,8 @@ from booking.travel.models import (
 )
 
 bp = Blueprint("travel", __name__)
+#: The patient and the clinic's coordinators fill a trip in; admins read it.
+editor_required = roles_required(PATIENT, COORDINATOR)
 
 
 @bp.app_context_processor
@@ -256,7 +264,7 @@ def _attach(form: FlaskForm, error: DomainError) -> str:
 
 
 @bp.post("/trips/<int:trip_id>/flights/<direction>")
-@any_user_required
+@editor_required
 def save_flight(trip_id: int, direction: str):
     """Add or change the flight to Bangkok or home."""
     trip = _get(trip_id)
@@ -275,7 +283,7 @@ def save_flight(trip_id: int, direction: str):
 
 
 @bp.post("/trips/<int:trip_id>/flights/<direction>/delete")
-@any_user_required
+@editor_required
 def remove_flight(trip_id: int, direction: str):
     trip = _get(trip_id)
     if direction not in DIRECTIONS:
@@ -287,7 +295,7 @@ def remove_flight(trip_id: int, direction: str):
 
 
 @bp.post("/trips/<int:trip_id>/passport")
-@any_user_required
+@editor_required
 def save_passport(trip_id: int):
     """The patient's passport (the number is stored encrypted)."""
     trip = _get(trip_id)
@@ -299,7 +307,7 @@ def save_passport(trip_id: int):
 
 
 @bp.post("/trips/<int:trip_id>/companions")
-@any_user_required
+@editor_required
 def add_companion(trip_id: int):
     """Someone travelling with the patient."""
     trip = _get(trip_id)
@@ -312,7 +320,7 @@ def add_companion(trip_id: int):
 
 
 @bp.post("/trips/<int:trip_id>/companions/<int:companion_id>/delete")
-@any_user_required
+@editor_required
 def remove_companion(trip_id: int, companion_id: int):
     trip = _get(trip_id)
     done = attempt(lambda: services.remove_companion(current_user, trip, companion_id))
@@ -324,7 +332,7 @@ def remove_companion(trip_id: int, companion_id: int):
 
 
 @bp.post("/trips/<int:trip_id>/hotel")
-@any_user_required
+@editor_required
 def save_hotel(trip_id: int):
     """A partner hotel or the patient's own."""
     trip = _get(trip_id)
@@ -337,7 +345,7 @@ def save_hotel(trip_id: int):
 
 
 @bp.post("/trips/<int:trip_id>/pickup")
-@any_user_required
+@editor_required
 def save_pickup(trip_id: int):
     """Airport pickup: wanted or not, vehicle, wheelchair, suitcases."""
     trip = _get(trip_id)
@@ -349,7 +357,7 @@ def save_pickup(trip_id: int):
 
 
 @bp.post("/trips/<int:trip_id>/needs")
-@any_user_required
+@editor_required
 def save_needs(trip_id: int):
     """Interpreter, mobility and dietary needs, and the treatment being considered."""
     trip = _get(trip_id)
@@ -365,7 +373,7 @@ def save_needs(trip_id: int):
 
 
 @bp.post("/trips/<int:trip_id>/close")
-@any_user_required
+@editor_required
 def close(trip_id: int):
     trip = _get(trip_id)
     done = attempt(lambda: services.close_trip(current_user, trip))
