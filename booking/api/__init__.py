@@ -23,6 +23,7 @@ def _id_schema(converter: IdConverter) -> dict:
 def init_app(app: Flask) -> None:
     """Register the API (its blueprint, its OpenAPI document, its error answers) on `app`."""
     from booking.api import errors
+    from booking.api.travel import bp as travel_bp
     from booking.api.views import bp
 
     app.config.setdefault("API_TITLE", "SpineBridge API")
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
         "description": "A signed-in browser session; writes need the X-CSRFToken header"})
     api.register_converter(IdConverter, _id_schema)
     api.register_blueprint(bp)
+    api.register_blueprint(travel_bp)
     # The document describes itself too, so every /api/v1 route is in it.
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "api-docs.openapi_json")
     api.spec.path(rule=rule, parameters=[], operations={"get": {
