@@ -116,17 +116,56 @@ ACCESS: dict[str, object] = {
     "api.create_refund": ("coordinator", "admin"),
     "api.record_screening": ("patient",),
     "api.latest_screening": ("patient",),
+    # Travel: any signed-in user reaches a trip's pages, services.get_trip narrows it to the
+    # patient's own and the clinic's (test_someone_elses_things_are_not_found_on_any_route).
+    "travel.my_trip": ("patient",),
+    "travel.plan_for_booking": ("patient",),
+    "travel.trip_page": ANY,
+    "travel.itinerary_page": ANY,
+    "travel.itinerary_ics": ANY,
+    "travel.save_flight": ("patient", "coordinator"),
+    "travel.remove_flight": ("patient", "coordinator"),
+    "travel.save_passport": ("patient", "coordinator"),
+    "travel.add_companion": ("patient", "coordinator"),
+    "travel.remove_companion": ("patient", "coordinator"),
+    "travel.save_hotel": ("patient", "coordinator"),
+    "travel.save_pickup": ("patient", "coordinator"),
+    "travel.save_needs": ("patient", "coordinator"),
+    "travel.close": ("patient", "coordinator"),
+    "letters.letter_page": ANY,
+    "letters.request_letter": ("patient",),
+    "letters.issue": ANY,  # the letters service says who: the clinic (tests/travel)
+    "letters.decline": ANY,
+    "letters.revoke": ANY,
+    "letters.download": ANY,
+    "letters.verify": PUBLIC,  # the unguessable token is the key
+    "travel_desk.desk": ("coordinator", "admin"),
+    "travel_desk.desk_csv": ("coordinator", "admin"),
+    "travel_desk.confirm_pickup": ("coordinator",),
+    "travel_desk.hotel_status": ("coordinator",),
+    "partner_hotels.hotels": ("coordinator", "admin"),
+    "partner_hotels.edit": ("coordinator", "admin"),
 }
+# The trip API: any signed-in caller reaches it and its service decides (who may change,
+# reveal or request what is walked role by role in tests/api/test_travel_api.py).
+API_PREFIXES = ("api.", "trips.")
 
 
 #: Routes on things only their owner has (own-tokens test), or only on staff accounts (the
 #: sample account is a patient; tests/admin cover them): 404 is a fair answer for these.
 OWNER_ONLY = {"accounts.revoke_api_token", "staff.edit_staff", "staff.resend_invite",
-              "manage.booking", "manage.cancel"}  # the sample token is not valid: 404
+              "manage.booking", "manage.cancel",  # the sample token is not valid: 404
+              "letters.verify",  # likewise
+              "letters.download"}  # the sample letter is not issued: there is no PDF
+
+
+def _trip_api(endpoint: str) -> bool:
+    return endpoint.startswith("trips.")
 
 
 def test_every_route_has_a_rule(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()
+                 if rule.endpoint != "static" and not _trip_api(rule.endpoint)}
     assert endpoints == set(ACCESS), (
         f"unlisted: {sorted(endpoints - set(ACCESS))}; stale: {sorted(set(ACCESS) - endpoints)}")
 
@@ -156,7 +195,30 @@ def _sample_args(app) -> dict[str, object]:
             "holiday_id": db.session.scalar(select(Holiday.id).order_by(Holiday.day)),
             # What the coordinator's email search hands on (never a bare patient id).
             "patient_ref": patient_ref(booking.patient, clinic.id),
+            **_sample_trip(booking),
         }
+
+
+def _sample_trip(booking) -> dict[str, object]:
+    """The patient's trip with a companion and a requested letter, and a partner hotel."""
+    from datetime import date, timedelta
+
+    from booking.travel import services as travel
+    from booking.travel.models import PartnerHotel, VisaLetter
+
+    trip = travel.plan_trip(booking.patient, booking)
+    companion = travel.add_companion(booking.patient, trip, name="Tom Miller",
+                                     relationship="spouse", nationality="US",
+                                     passport_number="Y87654321",
+                                     passport_expiry=date.today() + timedelta(days=900))
+    letter = VisaLetter(trip_id=trip.id, number="SBV-2026-MATRIX", token="matrix-" + "x" * 40,
+                        requested_by_id=booking.patient_id)
+    db.session.add(letter)
+    db.session.commit()
+    return {"trip_id": trip.id, "direction": "arrival", "companion_id": companion.id,
+            "letter_id": letter.id,
+            "hotel_id": db.session.scalar(select(PartnerHotel.id).where(
+                PartnerHotel.clinic_id == booking.clinic_id))}
 
 
 def _sample_exception(clinic_id: int) -> int:
@@ -191,6 +253,10 @@ def _sample_document(booking) -> int:
     return doc.id
 
 
+#: path -> the rule it was built from (an endpoint may have several: "new" and "edit").
+_RULE_OF: dict[str, object] = {}
+
+
 def _requests(app):
     """One request per (rule, method): the path with sample arguments filled in."""
     samples = _sample_args(app)
@@ -208,7 +274,12 @@ def _requests(app):
         path = rule.build(values, append_unknown=False)[1]
         if rule.endpoint == "clinic_bookings.book_slot":
             path += f"?patient={samples['patient_ref']}"
-        method = "GET" if "GET" in rule.methods else "POST"
+        if rule.endpoint == "trips.passport_number":
+            path += "?holder=patient"
+        _RULE_OF[path] = rule
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            if method in rule.methods:
+                break
         yield rule.endpoint, method, path, samples
 
 
@@ -218,6 +289,12 @@ def test_route_access_by_role(role, as_role, app):
     problems = []
     for endpoint, method, path, samples in _requests(app):
         response = _send(client, method, path, samples["patient_ref"])
+        if _trip_api(endpoint):
+            status = response.status_code
+            if (role == "anonymous" and status != 401) or status >= 500 or status == 401 \
+                    and role != "anonymous":
+                problems.append(f"{method} {path} as {role}: {status}")
+            continue
         rule = ACCESS[endpoint]
         allowed = rule == PUBLIC or role in rule
         status = response.status_code
@@ -242,17 +319,18 @@ def test_route_access_by_role(role, as_role, app):
 
 
 def _send(client, method: str, path: str, patient: str):
-    if method == "POST":
+    if method != "GET":
         token = csrf_token(client, "/forgot-password")
         # "patient" matters only to the coordinator's book-for-a-patient form.
-        return client.post(path, data={"csrf_token": token, "patient": patient},
+        return client.open(path, method=method,
+                           data={"csrf_token": token, "patient": patient},
                            headers={"X-CSRFToken": token})
     return client.get(path)
 
 
 #: Route arguments that name something belonging to one patient or one clinic.
 OWNED = {"booking_id", "document_id", "message_id", "exception_id", "token_id", "doctor_id",
-         "ctype_id"}
+         "ctype_id", "trip_id", "companion_id", "letter_id", "hotel_id"}
 
 
 @pytest.mark.parametrize("role", ["patient2", "other_coordinator"])
@@ -267,9 +345,18 @@ def test_someone_elses_things_are_not_found_on_any_route(role, as_role, app, dem
         raw_id = str(db.session.scalar(select(User.id).where(
             User.email == demo["patient"])))
     for endpoint, method, path, _samples in _requests(app):
-        rule = app.url_map._rules_by_endpoint[endpoint][0]
+        rule = _RULE_OF[path]
         names_a_thing = bool(OWNED & set(rule.arguments)) or endpoint in (
             "clinic_bookings.book_slot", "clinic_bookings.book_hold")
+        if _trip_api(endpoint) and names_a_thing:
+            if method != "GET":
+                continue  # the API's writes are walked with JSON bodies in tests/api
+            response = client.get(path)
+            if response.status_code != 404 or "Jane Miller" in response.get_data(as_text=True):
+                problems.append(f"{method} {path} as {role}: {response.status_code}")
+            continue
+        if _trip_api(endpoint):
+            continue  # a list of the caller's own trips names nobody else's
         if not names_a_thing or ACCESS[endpoint] == PUBLIC:
             continue
         if endpoint.startswith("api.") and method == "POST":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -51,6 +51,8 @@ def edit(hotel_id: int | None = None):
         hotel = partners.get_partner_hotel(current_user, hotel_id) if hotel_id else None
     except DomainError:
         abort(404)
+    if hotel is None and current_user.is_admin and not request.args.get("clinic"):
+        return redirect(url_for("partner_hotels.hotels"))  # choose the clinic first
     clinic_id = hotel.clinic_id if hotel else _clinic_id()
     form = PartnerHotelForm(obj=hotel)
     if request.method == "GET" and hotel is not None:
