@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
 from booking.catalogue.models import Treatment
@@ -128,8 +129,13 @@ def active_bookings(trip: Trip) -> list[Booking]:
 
 
 def plan_trip(actor: User, booking: Booking) -> Trip:
+    """The patient's trip for this booking (see plan_trip_for)."""
+    return plan_trip_for(actor, booking)[0]
+
+
+def plan_trip_for(actor: User, booking: Booking) -> tuple[Trip, bool]:
     """The patient's trip for this booking: the one it is in, else their open trip (at the same
-    clinic) takes it, else a new trip starts with it."""
+    clinic) takes it, else a new trip starts with it; and whether it was started now."""
     if not actor.is_patient or booking.patient_id != actor.id:
         raise NotFound(_l("No such booking."))
     # One request at a time per patient: two tabs planning at once make one trip, not an
@@ -137,7 +143,7 @@ def plan_trip(actor: User, booking: Booking) -> Trip:
     lock_patient(actor)
     existing = trip_of_booking(booking)
     if existing is not None:
-        return existing
+        return existing, False
     if booking.state not in TRIP_STATES:
         raise Conflict(_l("This booking is no longer going ahead, so there is no trip to plan "
                           "for it. Book a new time first."), code="booking_ended")
@@ -157,7 +163,21 @@ def plan_trip(actor: User, booking: Booking) -> Trip:
     db.session.expire(trip, ["bookings"])
     audit.record(actor, "trip.created" if created else "trip.booking_added", trip,
                  after={"booking": booking.reference})
-    return trip
+    return trip, created
+
+
+def visible_trips(actor: User) -> list[Trip]:
+    """A patient's own trips; a coordinator's clinic's open trips; every trip for admins;
+    newest first, with what a list shows loaded."""
+    query = select(Trip).options(selectinload(Trip.flights), selectinload(Trip.clinic),
+                                 selectinload(Trip.patient)).order_by(Trip.id.desc())
+    if actor.is_patient:
+        query = query.where(Trip.patient_id == actor.id)
+    elif actor.is_coordinator:
+        query = query.where(Trip.clinic_id == actor.clinic_id, Trip.status == TripStatus.OPEN)
+    elif not actor.is_admin:
+        return []
+    return [t for t in db.session.scalars(query) if can_see_trip(actor, t)]
 
 
 def close_trip(actor: User, trip: Trip) -> Trip:

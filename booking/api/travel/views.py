@@ -1,5 +1,5 @@
-"""/api/v1/trips: a patient's trip to Bangkok (flights, passport, companions, hotel, pickup,
-needs, itinerary, visa letter), with the same rules and errors as the trip page.
+"""/api/v1/trips, the routes: a patient's trip to Bangkok (flights, passport, companions,
+hotel, pickup, needs, itinerary, visa letter), with the same rules and errors as the page.
 
 Views parse the request, call booking.travel.services inside one transaction and serialise the
 trip. Another patient's trip, and another clinic's, is a 404 on every route. A service's 422
@@ -9,31 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import wraps
 from http import HTTPStatus
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, g, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event, select
-from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
-from booking.api import travel_schemas as schemas
 from booking.api.errors import Blueprint
 from booking.api.serializers import iso
+from booking.api.travel import body, schemas
+from booking.api.travel.body import trip_body
 from booking.core.actions import transaction
 from booking.core.errors import FieldInvalid, NotAllowed, NotFound, Unauthorized
-from booking.core.zones import CLINIC_ZONE
 from booking.extensions import csrf, db
 from booking.scheduling.models import Booking
 from booking.travel import itinerary as plan
-from booking.travel import services
-from booking.travel.models import Companion, Flight, HotelChoice, PartnerHotel, Trip, TripStatus
+from booking.travel import letters, services
+from booking.travel.models import Companion, Trip
 
 bp = Blueprint("trips", __name__, url_prefix="/api/v1",
                description="A patient's trip: flights, passports, companions, hotel, airport "
@@ -92,160 +88,6 @@ def named(**names: str) -> Iterator[None]:
         raise
 
 
-@contextmanager
-def inserted(model: type) -> Iterator[list]:
-    """The `model` rows this request's session inserted inside the block (a trip planned at
-    the same moment by another request is not one of them)."""
-    # TODO(travel): plan_trip could say whether it started the trip; until then, watch.
-    session = db.session()
-    rows: list = []
-
-    def note(_session: Any, instance: object) -> None:
-        if isinstance(instance, model):
-            rows.append(instance)
-
-    event.listen(session, "pending_to_persistent", note)
-    try:
-        yield rows
-    finally:
-        event.remove(session, "pending_to_persistent", note)
-
-
-# Answers ---------------------------------------------------------------------------------------
-
-def _zone(trip: Trip) -> ZoneInfo:
-    return ZoneInfo(trip.patient.timezone or "UTC")
-
-
-def _times(prefix: str, value: datetime, zone: ZoneInfo) -> dict:
-    return {prefix: iso(value),
-            f"{prefix}_bangkok": value.astimezone(CLINIC_ZONE).isoformat(),
-            f"{prefix}_local": value.astimezone(zone).isoformat()}
-
-
-def _flight(f: Flight, zone: ZoneInfo) -> dict:
-    return {"direction": f.direction, "flight": f.code, "airline": f.airline,
-            "number": f.number, "airport": f.airport,
-            **_times("scheduled_at", f.scheduled_at, zone)}
-
-
-def _booking(b: Booking) -> dict:
-    return {"id": b.id, "reference": b.reference, "state": b.state, "start": iso(b.starts_at),
-            "end": iso(b.ends_at),
-            "start_local": b.starts_at.astimezone(ZoneInfo(b.patient_timezone)).isoformat(),
-            "start_bangkok": b.starts_at.astimezone(CLINIC_ZONE).isoformat(),
-            "timezone": b.patient_timezone}
-
-
-def _partner_hotel(h: PartnerHotel) -> dict:
-    return {"id": h.id, "name": h.name, "address": h.address, "distance_note": h.distance_note,
-            "accessible": h.accessible, "nightly_price": {
-                "min_minor": h.nightly_min_minor, "max_minor": h.nightly_max_minor,
-                "currency": h.currency}}
-
-
-def _clinic(trip: Trip) -> dict:
-    c = trip.clinic
-    return {"id": c.id, "slug": c.slug, "name": c.name, "address": c.address, "phone": c.phone}
-
-
-def _patient(trip: Trip) -> dict:
-    p = trip.patient
-    return {"id": p.id, "name": p.name, "timezone": p.timezone}
-
-
-def _letters():  # type: ignore[no-untyped-def]
-    """booking.travel.letters, imported when first needed (it imports the PDF renderer)."""
-    from booking.travel import letters
-
-    return letters
-
-
-def _actions(actor: User, trip: Trip) -> list[str]:
-    """What the caller may do now: the services' rules, as the trip page's buttons."""
-    out = []
-    if trip.is_open and services.can_edit_trip(actor, trip):
-        out += ["edit", "close"]
-    if services.may_reveal(actor, trip):
-        out.append("reveal_passport")
-    try:
-        letters = _letters()
-    except ImportError:  # the letters module ships separately: no letter to ask for yet
-        return out
-    if trip.is_open and letters.may_request(actor, trip) and letters.live_letter(trip) is None:
-        out.append("request_letter")
-    return out
-
-
-def _letter(trip: Trip) -> dict | None:
-    letter = trip.current_letter
-    if letter is None:
-        return None
-    return {"state": letter.state, "number": letter.number, "reason": letter.reason,
-            "requested_at": iso(letter.created_at), "issued_at": iso(letter.issued_at)}
-
-
-def trip_body(actor: User, trip: Trip) -> dict:
-    """The whole trip as the caller may see it (passport numbers masked)."""
-    zone = _zone(trip)
-    passport = None
-    if trip.passport_number_sealed is not None:
-        passport = {"nationality": trip.passport_nationality,
-                    "number": services.passport_number(actor, trip, reveal=False),
-                    "expiry": trip.passport_expiry}
-    partner = trip.partner_hotel if trip.hotel_choice == HotelChoice.PARTNER else None
-    return {
-        "id": trip.id, "status": trip.status, "created_at": iso(trip.created_at),
-        "clinic": _clinic(trip), "patient": _patient(trip),
-        "bookings": [_booking(b) for b in trip.bookings],
-        "flights": [_flight(f, zone) for f in trip.flights],
-        "passport": passport,
-        "companions": [{"id": c.id, "name": c.name, "relationship": c.relationship_to_patient,
-                        "nationality": c.nationality,
-                        "passport_number": services.passport_number(actor, c, reveal=False),
-                        "passport_expiry": c.passport_expiry} for c in trip.companions],
-        "hotel": {"choice": trip.hotel_choice, "status": trip.hotel_status,
-                  "partner_hotel": _partner_hotel(partner) if partner else None,
-                  "own_hotel": ({"name": trip.own_hotel_name, "address": trip.own_hotel_address}
-                                if trip.hotel_choice == HotelChoice.OWN else None)},
-        "partner_hotels": [_partner_hotel(h) for h in services.partner_hotels(trip.clinic_id)],
-        "pickup": {"status": trip.pickup_status, "vehicle": trip.pickup_vehicle,
-                   "wheelchair": trip.pickup_wheelchair, "luggage": trip.pickup_luggage,
-                   "driver": trip.pickup_driver, "driver_phone": trip.pickup_driver_phone,
-                   "vehicle_plate": trip.pickup_vehicle_plate},
-        "needs": {"interpreter_language": trip.interpreter_language,
-                  "mobility_needs": trip.mobility_needs, "dietary_needs": trip.dietary_needs,
-                  "treatment": ({"id": trip.treatment.id, "name": trip.treatment.name,
-                                 "recovery_days": trip.treatment.recovery_days}
-                                if trip.treatment else None)},
-        "warnings": [{"code": w.code, "message": w.message}
-                     for w in services.trip_warnings(trip)],
-        "letter": _letter(trip),
-        "actions": _actions(actor, trip),
-    }
-
-
-def _summary(trip: Trip) -> dict:
-    zone = _zone(trip)
-    return {"id": trip.id, "status": trip.status, "created_at": iso(trip.created_at),
-            "clinic": _clinic(trip), "patient": _patient(trip),
-            "flights": [_flight(f, zone) for f in trip.flights]}
-
-
-def _visible_trips(actor: User) -> list[Trip]:
-    """A patient's own trips; a coordinator's clinic's open trips; every trip for admins."""
-    # TODO(travel): belongs in booking.travel.services (visible_trips) beside can_see_trip.
-    query = select(Trip).options(selectinload(Trip.flights), selectinload(Trip.clinic),
-                                 selectinload(Trip.patient)).order_by(Trip.id.desc())
-    if actor.is_patient:
-        query = query.where(Trip.patient_id == actor.id)
-    elif actor.is_coordinator:
-        query = query.where(Trip.clinic_id == actor.clinic_id, Trip.status == TripStatus.OPEN)
-    elif not actor.is_admin:
-        return []
-    return [t for t in db.session.scalars(query) if services.can_see_trip(actor, t)]
-
-
 # Trips -----------------------------------------------------------------------------------------
 
 @bp.route("/trips", methods=["GET"])
@@ -255,7 +97,7 @@ def _visible_trips(actor: User) -> list[Trip]:
 def list_trips() -> dict:
     """Your trips (patients, newest first); your clinic's open trips (coordinators); every
     trip (admins)."""
-    return {"trips": [_summary(t) for t in _visible_trips(_user())]}
+    return {"trips": [body.summary(t) for t in services.visible_trips(_user())]}
 
 
 @bp.route("/trips", methods=["POST"])
@@ -275,9 +117,9 @@ def create_trip(args: dict) -> tuple[dict, int]:
     booking = db.session.get(Booking, args["booking_id"])
     if booking is None or booking.patient_id != actor.id:
         raise NotFound(_l("No such booking."))
-    with transaction(), inserted(Trip) as created:
-        trip = services.plan_trip(actor, booking)
-    return trip_body(actor, trip), 201 if trip in created else 200
+    with transaction():
+        trip, created = services.plan_trip_for(actor, booking)
+    return trip_body(actor, trip), 201 if created else 200
 
 
 @bp.route("/trips/<int:trip_id>", methods=["GET"])
@@ -479,7 +321,7 @@ def request_letter(trip_id: int) -> dict:
     actor = _user()
     trip = services.get_trip(actor, trip_id)
     with transaction():
-        _letters().request_letter(actor, trip)
+        letters.request_letter(actor, trip)
     return trip_body(actor, trip)
 
 
@@ -493,9 +335,9 @@ def get_itinerary(trip_id: int) -> dict:
     """Landing, pickup, hotel, consultations and departure, in time order."""
     actor = _user()
     trip = services.get_trip(actor, trip_id)
-    zone = _zone(trip)
+    zone = body.zone_of(trip)
     return {"trip": trip.id, "sequence": trip.ics_sequence, "timezone": zone.key,
-            "events": [{"key": e.key, "kind": e.kind, **_times("starts_at", e.starts_at, zone),
+            "events": [{"key": e.key, "kind": e.kind, **body.times("starts_at", e.starts_at, zone),
                         "ends_at": iso(e.ends_at), "title": e.title, "detail": e.detail,
                         "location": e.location, "booking_id": e.booking_id}
                        for e in plan.itinerary(trip)]}
