@@ -337,3 +337,36 @@ def test_one_open_trip_and_a_closed_one_cannot_change(app, demo, as_role):
                                                    "pickup-luggage": "1"})
     assert response.status_code == 409
     assert "This trip is closed" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/passport", "passport-passport_number"),
+    ("/passport", "passport-nationality"),
+    ("/companions", "companion-name"),
+    ("/companions", "companion-relationship"),
+    ("/hotel", "hotel-own_hotel_name"),
+    ("/hotel", "hotel-own_hotel_address"),
+    ("/hotel", "hotel-hotel_choice"),
+    ("/pickup", "pickup-vehicle"),
+    ("/pickup", "pickup-luggage"),
+    ("/needs", "needs-mobility_needs"),
+    ("/needs", "needs-dietary_needs"),
+    ("/needs", "needs-interpreter_language"),
+    ("/needs", "needs-treatment"),
+])
+@pytest.mark.parametrize("value", ["x" * 100_000, "bad\x00value", "-1", "🙂" * 300])
+def test_bad_input_on_every_trip_field_is_a_clear_4xx(app, trip_id, as_role, path, field,
+                                                        value):
+    patient = as_role("patient")
+    base = {"passport-nationality": "US", "passport-passport_number": "X1234567",
+            "passport-passport_expiry": FUTURE.isoformat(), "companion-name": "Tom",
+            "companion-relationship": "friend", "companion-nationality": "US",
+            "companion-passport_number": "Y1234567",
+            "companion-passport_expiry": FUTURE.isoformat(), "hotel-hotel_choice": "own",
+            "hotel-own_hotel_name": "Home", "hotel-own_hotel_address": "1 Road",
+            "pickup-vehicle": "van", "pickup-luggage": "2", "needs-mobility_needs": ""}
+    response = _post(patient, trip_id, path, {**base, field: value})
+    assert response.status_code in (302, 400, 409, 413, 422), response.status_code
+    if response.status_code != 302:
+        body = response.get_data(as_text=True)
+        assert "Traceback" not in body
