@@ -33,7 +33,13 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.payments.ledger import summarise
 from booking.travel import pdf, services
-from booking.travel.models import RELATIONSHIP_LABELS, LetterState, Trip, VisaLetter
+from booking.travel.models import (
+    LETTER_LABELS,
+    RELATIONSHIP_LABELS,
+    LetterState,
+    Trip,
+    VisaLetter,
+)
 
 signals = Namespace()
 #: (letter, actor=, from_state=None for a new request): sent inside the transaction after every
@@ -388,8 +394,8 @@ def download_pdf(actor: User, letter: VisaLetter) -> bytes:
     if not services.can_see_trip(actor, letter.trip):
         raise NotFound(_l("No such letter."))
     if letter.state != ISSUED:
-        raise NotFound(_l("This letter is not valid (it is %(state)s), so it cannot be "
-                          "downloaded.", state=letter.state))
+        raise NotFound(_l("This letter is not valid (%(state)s), so it cannot be downloaded.",
+                          state=LETTER_LABELS[LetterState(letter.state)]))
     data = render_pdf(letter)
     audit.record(actor, "letter.downloaded", letter, after={"number": letter.number})
     return data

@@ -19,17 +19,18 @@ def bangkok(day: date, hour: int, minute: int = 0) -> datetime:
 def make_trip(patient_email: str = "patient@example.com", clinic_slug: str = "sukhumvit-spine",
               *, flights: bool = True, passport: bool = True, companion: bool = False,
               mode: str = "in_person") -> Trip:
-    """A confirmed in-person booking and its trip; with `flights` landing two days before the
+    """A confirmed in-person booking and its trip; with `flights` landing 36 hours before the
     consultation and leaving five days after; commits."""
     booking = hold(patient_email, clinic_slug, confirm=True, mode=mode)
     patient = user(patient_email)
     trip = services.plan_trip(patient, booking)
-    day = booking.starts_at.astimezone(CLINIC_ZONE).date()
     if flights:
+        # The booking is at least two days away: landing a day and a half before it is always
+        # still ahead, whatever the time of day the test runs.
         services.save_flight(patient, trip, "arrival", code="TG 917", airport="BKK",
-                             scheduled_at=bangkok(day - timedelta(days=2), 7, 30))
+                             scheduled_at=booking.starts_at - timedelta(hours=36))
         services.save_flight(patient, trip, "departure", code="TG 918", airport="BKK",
-                             scheduled_at=bangkok(day + timedelta(days=5), 23, 55))
+                             scheduled_at=booking.ends_at + timedelta(days=5))
     if passport:
         services.save_passport(patient, trip, nationality="US", number="X12345678",
                                expiry=date.today() + timedelta(days=3 * 365))
