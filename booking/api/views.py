@@ -9,11 +9,10 @@ import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
-from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +20,7 @@ from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.api import schemas, serializers
+from booking.api.common import answers_for, protect_session_writes, signed_in
 from booking.api.errors import Blueprint, invalid
 from booking.catalogue import services as catalogue
 from booking.catalogue.models import Clinic, Condition, ConsultationType
@@ -43,38 +43,8 @@ csrf.exempt(bp)
 PUBLIC: list[dict] = []  # an operation's `security` when no sign-in is needed
 
 
-@bp.before_request
-def _protect_session_writes() -> None:
-    # Bearer tokens cannot be sent by another site; cookie sessions can, so they need the
-    # CSRF header (X-CSRFToken) on every write.
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return
-    # Loading the user first tells us whether a bearer token (rather than a cookie) was used.
-    if current_user.is_authenticated and not g.get("api_token_auth"):
-        csrf.protect()
-
-
-def answers(*codes: int) -> Callable:
-    """Document the error statuses a route can answer, each with the error schema."""
-
-    def decorate(func: Callable) -> Callable:
-        for code in codes:
-            func = bp.alt_response(code, response=HTTPStatus(code).name)(func)
-        return func
-
-    return decorate
-
-
-def signed_in(func: Callable) -> Callable:
-    """401 before anything else (the body is not even read) without a session or token."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            raise Unauthorized(_l("Sign in or send a bearer token (Authorization: Bearer …)."))
-        return func(*args, **kwargs)
-
-    return wrapper
+bp.before_request(protect_session_writes)
+answers = answers_for(bp)
 
 
 def patient_only(func: Callable) -> Callable:

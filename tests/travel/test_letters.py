@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -23,9 +22,8 @@ from booking.travel import letters, services
 from booking.travel.models import Trip, VisaLetter
 from tests.conftest import csrf_token, location_path, post_form
 from tests.payments.conftest import deliver, stripe_quiet  # noqa: F401 (a fixture)
-from tests.payments.helpers import held, pay_at_standin, session_id_of, start_checkout
 from tests.scheduling.helpers import user
-from tests.travel.helpers import bangkok, make_trip
+from tests.travel.helpers import bangkok, make_trip, paid_booking
 
 PATIENT = "patient@example.com"
 NUMBER_RE = re.compile(r"^SBV-\d{4}-[34679ACDEFGHJKMNPQRTUVWXY]{6}$")
@@ -33,21 +31,11 @@ NUMBER_RE = re.compile(r"^SBV-\d{4}-[34679ACDEFGHJKMNPQRTUVWXY]{6}$")
 
 # Building a trip whose deposit was really paid ------------------------------------------------
 
-def _event(event_id: str, obj: dict) -> dict:
-    return {"id": event_id, "object": "event", "type": "checkout.session.completed",
-            "created": int(time.time()), "data": {"object": obj}, "livemode": False}
-
-
 def paid_trip(app, as_role, standin, *, flights: bool = True, passport: bool = True,
               companion: bool = False, email: str = PATIENT) -> int:
     """An in-person hold paid through Checkout at the stand-in (its signed webhook confirms
     it), then its trip, filled in through the travel services; the trip's id."""
-    booking_id = held(app, email=email, mode="in_person")
-    patient_client = as_role("patient" if email == PATIENT else "patient2")
-    session_id = session_id_of(start_checkout(patient_client, booking_id))
-    session = pay_at_standin(standin, session_id, deliver=False)
-    answer = deliver(app.test_client(), _event(f"evt_{session_id}", session))
-    assert answer.json["outcome"] == "confirmed", answer.json
+    booking_id = paid_booking(app, as_role, standin, email)
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
         patient = user(email)

@@ -7,24 +7,22 @@ names the field as this API calls it (the page's "date" is `scheduled_at` here).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from http import HTTPStatus
-from typing import Any
 
-from flask import Response, g, request
+from flask import Response
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking.accounts.models import User
+from booking.api.common import answers_for, protect_session_writes, signed_in
 from booking.api.errors import Blueprint
 from booking.api.serializers import iso
 from booking.api.travel import body, schemas
 from booking.api.travel.body import trip_body
 from booking.core.actions import transaction
-from booking.core.errors import FieldInvalid, NotAllowed, NotFound, Unauthorized
+from booking.core.errors import FieldInvalid, NotAllowed, NotFound
 from booking.extensions import csrf, db
 from booking.scheduling.models import Booking
 from booking.travel import itinerary as plan
@@ -40,37 +38,8 @@ BODY_ERRORS = (400, 401, 403, 404, 409, 413, 422)
 READ_ERRORS = (400, 401, 404)
 
 
-@bp.before_request
-def _protect_session_writes() -> None:
-    # As on the rest of the API: a cookie session's writes need the CSRF header; a bearer
-    # token cannot be sent by another site.
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return
-    if current_user.is_authenticated and not g.get("api_token_auth"):
-        csrf.protect()
-
-
-def answers(*codes: int) -> Callable:
-    """Document the error statuses a route can answer, each with the error schema."""
-
-    def decorate(func: Callable) -> Callable:
-        for code in codes:
-            func = bp.alt_response(code, response=HTTPStatus(code).name)(func)
-        return func
-
-    return decorate
-
-
-def signed_in(func: Callable) -> Callable:
-    """401 before anything else (the body is not even read) without a session or token."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            raise Unauthorized(_l("Sign in or send a bearer token (Authorization: Bearer …)."))
-        return func(*args, **kwargs)
-
-    return wrapper
+bp.before_request(protect_session_writes)
+answers = answers_for(bp)
 
 
 def _user() -> User:
