@@ -33,6 +33,7 @@ from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.payments.ledger import summarise
 from booking.travel import pdf, services
+from booking.travel import people as trip_people
 from booking.travel.models import (
     LETTER_LABELS,
     RELATIONSHIP_LABELS,
@@ -363,7 +364,7 @@ def render_content(content: dict, letter: VisaLetter) -> bytes:
     with force_locale("en"):
         people = [pdf.LetterPerson(
             name=p["name"], role=_role(p["role"]),
-            nationality=services.country_name(p["nationality"]),
+            nationality=trip_people.country_name(p["nationality"]),
             passport_number=p["passport_number"],
             passport_expiry=date.fromisoformat(p["passport_expiry"])
             if p["passport_expiry"] else None) for p in content["people"]]
@@ -443,8 +444,8 @@ def check(token: str) -> LetterCheck | None:
     clinic = content["clinic"]
     with force_locale("en"):
         people = [CheckedPerson(p["name"], _role(p["role"]),
-                                services.country_name(p["nationality"]),
-                                services.mask(p["passport_number"]))
+                                trip_people.country_name(p["nationality"]),
+                                trip_people.mask(p["passport_number"]))
                   for p in content["people"]]
     revoked = _bangkok_day(letter.revoked_at)
     return LetterCheck(

@@ -1,5 +1,6 @@
-"""The patient's trip: who may see and change it, flights, passport, companions, hotel,
-airport pickup and needs, and the warnings that say what to do. Services flush, never commit.
+"""The patient's trip: who may see and change it, flights, hotel, airport pickup and needs.
+Passports and companions are in people.py, the warnings in risks.py. Services flush, never
+commit.
 
 Changes are announced on `flight_changed` and `itinerary_changed` (inside the transaction);
 the travel messages subscribe to them, as the booking messages do to `booking_changed`."""
@@ -7,20 +8,18 @@ the travel messages subscribe to them, as the booking messages do to `booking_ch
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from babel import Locale
 from blinker import Namespace
-from flask import current_app
-from flask_babel import format_date, format_datetime
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
 from booking.catalogue.models import Treatment
-from booking.core import audit, crypto
+from booking.core import audit
 from booking.core.errors import Conflict, FieldInvalid, NotAllowed, NotFound
 from booking.core.locks import sqlite_write_lock
 from booking.core.policy import can_manage_clinic
@@ -34,10 +33,7 @@ from booking.travel.models import (
     ARRIVAL,
     DEPARTURE,
     DIRECTIONS,
-    MAX_COMPANIONS,
-    RELATIONSHIPS,
     VEHICLES,
-    Companion,
     Flight,
     HotelChoice,
     HotelStatus,
@@ -59,14 +55,11 @@ itinerary_changed = signals.signal("itinerary-changed")
 TRIP_STATES = ACTIVE_STATES
 MAX_TEXT = 1000
 MAX_NAME = 200
-PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 #: An IATA airline designator (two letters or digits, not two digits) and 1-4 digits with an
 #: optional operational suffix: "TG917", "tg 917", "EK-384", "9W 12", "FD3101A".
 FLIGHT_RE = re.compile(r"^\s*([A-Z0-9]{2})\s*-?\s*(\d{1,4}[A-Z]?)\s*$")
 #: How far ahead a flight may be entered.
 FLIGHT_HORIZON = timedelta(days=550)
-#: The passport must stay valid this long after arrival (Thai entry rule).
-PASSPORT_MARGIN_DAYS = 183
 
 
 # Who may see and change a trip -------------------------------------------------------------
@@ -285,141 +278,6 @@ def _flight_summary(flight: Flight) -> dict:
             "scheduled_at": flight.scheduled_at.isoformat()}
 
 
-# Passports ---------------------------------------------------------------------------------
-
-def countries(locale: str = "en") -> dict[str, str]:
-    """ISO 3166 alpha-2 code -> the country's name in `locale`, sorted by name."""
-    names = Locale.parse(locale).territories
-    pairs = [(code, name) for code, name in names.items() if len(code) == 2 and code.isalpha()
-             and code not in ("ZZ", "EU", "EZ", "UN", "QO", "XA", "XB")]
-    return dict(sorted(pairs, key=lambda p: p[1]))
-
-
-def country_name(code: str | None, locale: str = "en") -> str:
-    return countries(locale).get(code or "", code or "")
-
-
-def _passport(nationality: str | None, number: str | None, expiry: date | None,
-              now: datetime, prefix: str = "") -> tuple[str, str, date]:
-    nationality = (nationality or "").strip().upper()
-    if nationality not in countries():
-        raise FieldInvalid(f"{prefix}nationality", _l("Choose the country that issued the "
-                                                      "passport."), code="invalid_country")
-    number = re.sub(r"[\s-]", "", (number or "")[:40]).upper()
-    if not PASSPORT_RE.match(number):
-        raise FieldInvalid(f"{prefix}passport_number", _l(
-            "A passport number has 5 to 20 letters and digits, as printed on the photo page."),
-            code="invalid_passport")
-    if expiry is None:
-        raise FieldInvalid(f"{prefix}passport_expiry", _l("Give the passport's expiry date."),
-                           code="missing_expiry")
-    if expiry <= now.date():
-        raise FieldInvalid(f"{prefix}passport_expiry", _l(
-            "This passport has expired. Renew it before you travel and enter the new one."),
-            code="passport_expired")
-    return nationality, number, expiry
-
-
-def save_passport(actor: User, trip: Trip, *, nationality: str | None, number: str | None,
-                  expiry: date | None, now: datetime | None = None) -> Trip:
-    """The patient's passport; the number is sealed, the audit trail says only that it
-    changed."""
-    nationality, number, expiry = _passport(nationality, number, expiry, now or utcnow())
-    _editable(actor, trip)
-    had = trip.passport_number_sealed is not None
-    trip.passport_nationality = nationality
-    trip.passport_number_sealed = crypto.seal(number)
-    trip.passport_expiry = expiry
-    db.session.flush()
-    audit.record(actor, "trip.passport_saved", trip,
-                 after={"nationality": nationality, "expiry": expiry.isoformat(),
-                        "number": "changed" if had else "added"})
-    return trip
-
-
-def mask(number: str) -> str:
-    """"AB1234567" -> "••••••567": enough to recognise, not enough to use."""
-    return "•" * max(len(number) - 3, 2) + number[-3:]
-
-
-def passport_number(actor: User, holder: Trip | Companion, *, reveal: bool) -> str | None:
-    """The holder's passport number: masked for anyone, in full (and audited) only for the
-    patient and the clinic's coordinators when asked for."""
-    sealed = holder.passport_number_sealed
-    if sealed is None:
-        return None
-    trip = holder if isinstance(holder, Trip) else holder.trip
-    if not can_see_trip(actor, trip):
-        raise NotFound(_l("No such trip."))
-    number = crypto.unseal(sealed)
-    if not reveal:
-        return mask(number)
-    if not may_reveal(actor, trip):
-        raise NotAllowed(_l("Only the patient and the clinic's coordinators see passport "
-                            "numbers in full."))
-    audit.record(actor, "passport.viewed", trip,
-                 after={"whose": "patient" if isinstance(holder, Trip)
-                        else f"companion {holder.id}"})
-    return number
-
-
-def may_reveal(actor: User, trip: Trip) -> bool:
-    return can_edit_trip(actor, trip)
-
-
-# Companions --------------------------------------------------------------------------------
-
-def _companion_fields(name: str | None, relationship: str | None) -> tuple[str, str]:
-    name = " ".join((name or "")[:MAX_NAME + 1].split())
-    if not name:
-        raise FieldInvalid("name", _l("Give the name as it is in the passport."),
-                           code="missing_name")
-    if len(name) > MAX_NAME:
-        raise FieldInvalid("name", _l("A name may have up to 200 characters."),
-                           code="name_too_long")
-    if relationship not in RELATIONSHIPS:
-        raise FieldInvalid("relationship", _l("Choose how they are related to you."),
-                           code="invalid_relationship")
-    return name, relationship
-
-
-def add_companion(actor: User, trip: Trip, *, name: str | None, relationship: str | None,
-                  nationality: str | None, passport_number: str | None,
-                  passport_expiry: date | None, now: datetime | None = None) -> Companion:
-    """Someone travelling with the patient (up to four)."""
-    name, relationship = _companion_fields(name, relationship)
-    nationality, number, expiry = _passport(nationality, passport_number, passport_expiry,
-                                            now or utcnow())
-    _editable(actor, trip)
-    if len(trip.companions) >= MAX_COMPANIONS:
-        raise Conflict(_l("A trip can have up to %(n)s companions. Remove one to add another.",
-                          n=MAX_COMPANIONS), code="too_many_companions")
-    companion = Companion(trip=trip, name=name, relationship_to_patient=relationship,
-                          nationality=nationality, passport_number_sealed=crypto.seal(number),
-                          passport_expiry=expiry)
-    db.session.add(companion)
-    trip.ics_sequence += 1
-    db.session.flush()
-    audit.record(actor, "trip.companion_added", trip,
-                 after={"companion": companion.id, "name": name, "relationship": relationship,
-                        "nationality": nationality})
-    itinerary_changed.send(trip, actor=actor, what="companions")
-    return companion
-
-
-def remove_companion(actor: User, trip: Trip, companion_id: int) -> None:
-    _editable(actor, trip)
-    companion = next((c for c in trip.companions if c.id == companion_id), None)
-    if companion is None:
-        raise NotFound(_l("No such companion."))
-    audit.record(actor, "trip.companion_removed", trip,
-                 before={"companion": companion.id, "name": companion.name})
-    trip.companions.remove(companion)
-    trip.ics_sequence += 1
-    db.session.flush()
-    itinerary_changed.send(trip, actor=actor, what="companions")
-
-
 # Hotel, pickup, needs ----------------------------------------------------------------------
 
 def partner_hotels(clinic_id: int) -> list[PartnerHotel]:
@@ -555,72 +413,3 @@ def save_needs(actor: User, trip: Trip, *, interpreter_language: str | None,
 def _needs_summary(trip: Trip) -> dict:
     return {"interpreter": trip.interpreter_language, "mobility": trip.mobility_needs,
             "dietary": trip.dietary_needs, "treatment": trip.treatment_id}
-
-
-# Warnings ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TripWarning:
-    code: str
-    message: str
-
-
-def _bkk(value: datetime) -> str:
-    return format_datetime(value.astimezone(CLINIC_ZONE), "EEE d MMM, HH:mm", rebase=False)
-
-
-def _day(value: date) -> str:
-    return format_date(value, "medium")
-
-
-def trip_warnings(trip: Trip, now: datetime | None = None) -> list[TripWarning]:
-    """What may go wrong with the plan, each with what to do; warnings, never blocks."""
-    now = now or utcnow()
-    out: list[TripWarning] = []
-    bookings = active_bookings(trip)
-    arrival, departure = trip.arrival, trip.departure
-    min_hours = current_app.config["TRAVEL_MIN_LANDING_HOURS"]
-    if arrival and bookings:
-        first = bookings[0]
-        gap = first.starts_at - arrival.scheduled_at
-        if gap < timedelta(0):
-            pass  # told below as a consultation outside the trip
-        elif gap < timedelta(hours=min_hours):
-            out.append(TripWarning("landing_close", str(_l(
-                "You land %(hours)s hours before your first consultation (%(when)s, Bangkok "
-                "time). Flights can be late and long journeys are tiring: take an earlier "
-                "flight, or ask the clinic to move the consultation, so there are at least "
-                "%(min)s hours in between.", hours=int(gap.total_seconds() // 3600),
-                when=_bkk(first.starts_at), min=min_hours))))
-    for booking in bookings:
-        outside = (arrival and booking.starts_at < arrival.scheduled_at) or (
-            departure and booking.ends_at > departure.scheduled_at)
-        if outside:
-            out.append(TripWarning("booking_outside_trip", str(_l(
-                "Your consultation %(ref)s on %(when)s (Bangkok time) is outside your trip's "
-                "dates. Change your flight, or move the consultation into your stay.",
-                ref=booking.reference, when=_bkk(booking.starts_at)))))
-    if departure and bookings and trip.treatment is not None:
-        last = bookings[-1]
-        days = trip.treatment.recovery_days
-        earliest = (last.ends_at.astimezone(CLINIC_ZONE).date() + timedelta(days=days))
-        if departure.scheduled_at.astimezone(CLINIC_ZONE).date() < earliest:
-            out.append(TripWarning("leaving_too_soon", str(_l(
-                "The clinic advises staying in Bangkok at least %(days)s days after %(treatment)s"
-                ". Your last appointment is on %(last)s and your flight home leaves on "
-                "%(leaves)s: move your flight home to %(earliest)s or later.", days=days,
-                treatment=trip.treatment.name, last=_bkk(last.starts_at),
-                leaves=_bkk(departure.scheduled_at), earliest=_day(earliest)))))
-    entry = (arrival.scheduled_at.astimezone(CLINIC_ZONE).date() if arrival else
-             bookings[0].starts_at.astimezone(CLINIC_ZONE).date() if bookings else None)
-    if entry is not None:
-        holders = [(trip.patient.name, trip.passport_expiry)] + [
-            (c.name, c.passport_expiry) for c in trip.companions]
-        for name, expiry in holders:
-            if expiry is not None and expiry < entry + timedelta(days=PASSPORT_MARGIN_DAYS):
-                out.append(TripWarning("passport_expiring", str(_l(
-                    "%(name)s's passport expires on %(expiry)s, less than 6 months after "
-                    "arriving in Thailand. Airlines and Thai immigration can refuse it: renew "
-                    "it before you travel and enter the new number here.", name=name,
-                    expiry=_day(expiry)))))
-    return out

@@ -14,7 +14,7 @@ from booking.core.audit import AuditEvent
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.scheduling import services as scheduling
-from booking.travel import services
+from booking.travel import people, services
 from booking.travel.models import Companion, Flight, PartnerHotel, Trip
 from tests.api.helpers import api, assert_error_shape
 from tests.scheduling.helpers import ctype_for, first_free, hold, user
@@ -39,10 +39,10 @@ def _build_trip(*, flights: bool, passport: bool, companion: bool) -> dict:
         services.save_flight(patient, trip, "departure", code="TG 918", airport="BKK",
                              scheduled_at=departure_at)
     if passport:
-        services.save_passport(patient, trip, nationality="US", number=PASSPORT,
+        people.save_passport(patient, trip, nationality="US", number=PASSPORT,
                                expiry=date.today() + timedelta(days=3 * 365))
     if companion:
-        services.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
+        people.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
                                nationality="US", passport_number=COMPANION_PASSPORT,
                                passport_expiry=date.today() + timedelta(days=4 * 365))
     db.session.commit()

@@ -203,11 +203,12 @@ def _sample_trip(booking) -> dict[str, object]:
     """The patient's trip with a companion and a requested letter, and a partner hotel."""
     from datetime import date, timedelta
 
+    from booking.travel import people
     from booking.travel import services as travel
     from booking.travel.models import PartnerHotel, VisaLetter
 
     trip = travel.plan_trip(booking.patient, booking)
-    companion = travel.add_companion(booking.patient, trip, name="Tom Miller",
+    companion = people.add_companion(booking.patient, trip, name="Tom Miller",
                                      relationship="spouse", nationality="US",
                                      passport_number="Y87654321",
                                      passport_expiry=date.today() + timedelta(days=900))

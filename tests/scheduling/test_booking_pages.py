@@ -3,6 +3,7 @@ lapsed holds are freed by the worker's sweep; the API description matches the ro
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -119,7 +120,9 @@ def test_openapi_lists_exactly_the_api_routes(client, app):
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            # "<int:trip_id>" and "<any(arrival, departure):direction>" are "{trip_id}",
+            # "{direction}" in the document.
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routes.add((path, method))
     assert documented == routes

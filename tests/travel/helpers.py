@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
-from booking.travel import services
+from booking.travel import people, services
 from booking.travel.models import Trip
 from tests.scheduling.helpers import hold, user
 
@@ -32,10 +32,10 @@ def make_trip(patient_email: str = "patient@example.com", clinic_slug: str = "su
         services.save_flight(patient, trip, "departure", code="TG 918", airport="BKK",
                              scheduled_at=booking.ends_at + timedelta(days=5))
     if passport:
-        services.save_passport(patient, trip, nationality="US", number="X12345678",
+        people.save_passport(patient, trip, nationality="US", number="X12345678",
                                expiry=date.today() + timedelta(days=3 * 365))
     if companion:
-        services.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
+        people.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
                                nationality="US", passport_number="Y87654321",
                                passport_expiry=date.today() + timedelta(days=4 * 365))
     db.session.commit()

@@ -18,7 +18,7 @@ from booking.extensions import db
 from booking.notifications import services as outbox
 from booking.notifications.models import OutboxMessage
 from booking.scheduling.models import Booking
-from booking.travel import letters, services
+from booking.travel import letters, people, services
 from booking.travel.models import Trip, VisaLetter
 from tests.conftest import csrf_token, location_path, post_form
 from tests.payments.conftest import deliver, stripe_quiet  # noqa: F401 (a fixture)
@@ -47,10 +47,10 @@ def paid_trip(app, as_role, standin, *, flights: bool = True, passport: bool = T
             services.save_flight(patient, trip, "departure", code="TG 918", airport="BKK",
                                  scheduled_at=bangkok(day + timedelta(days=5), 23, 55))
         if passport:
-            services.save_passport(patient, trip, nationality="US", number="X12345678",
+            people.save_passport(patient, trip, nationality="US", number="X12345678",
                                    expiry=date.today() + timedelta(days=3 * 365))
         if companion:
-            services.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
+            people.add_companion(patient, trip, name="Tom Miller", relationship="spouse",
                                    nationality="GB", passport_number="Y87654321",
                                    passport_expiry=date.today() + timedelta(days=4 * 365))
         db.session.commit()
@@ -172,7 +172,7 @@ def test_issued_letter_is_emailed_downloaded_verified_then_revoked(app, demo, as
 
     # The patient changes the passport afterwards: the letter stays as it was issued.
     with app.app_context():
-        services.save_passport(user(PATIENT), db.session.get(Trip, trip_id),
+        people.save_passport(user(PATIENT), db.session.get(Trip, trip_id),
                                nationality="CA", number="Z99999111",
                                expiry=date.today() + timedelta(days=900))
         db.session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from booking.core import crypto
 from booking.extensions import db
-from booking.travel import services
+from booking.travel import people
 from tests.scheduling.helpers import user
 from tests.travel.helpers import make_trip
 
@@ -42,8 +42,8 @@ def test_a_key_is_rotated_without_losing_a_number(app, demo):
 
             trip = db.session.get(Trip, trip_id)
             patient = user("patient@example.com")
-            assert services.passport_number(patient, trip, reveal=True) == "X12345678"
-            assert services.passport_number(patient, trip.companions[0],
+            assert people.passport_number(patient, trip, reveal=True) == "X12345678"
+            assert people.passport_number(patient, trip.companions[0],
                                             reveal=True) == "Y87654321"
         app.config["ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # a stranger's key
         with app.app_context(), pytest.raises(InvalidToken):

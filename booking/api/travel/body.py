@@ -10,7 +10,7 @@ from booking.accounts.models import User
 from booking.api.serializers import iso
 from booking.core.zones import CLINIC_ZONE
 from booking.scheduling.models import Booking
-from booking.travel import letters, services
+from booking.travel import letters, people, risks, services
 from booking.travel.models import Flight, HotelChoice, PartnerHotel, Trip
 
 
@@ -60,7 +60,7 @@ def _actions(actor: User, trip: Trip) -> list[str]:
     out = []
     if trip.is_open and services.can_edit_trip(actor, trip):
         out += ["edit", "close"]
-    if services.may_reveal(actor, trip):
+    if people.may_reveal(actor, trip):
         out.append("reveal_passport")
     if trip.is_open and letters.may_request(actor, trip) and letters.live_letter(trip) is None:
         out.append("request_letter")
@@ -81,7 +81,7 @@ def trip_body(actor: User, trip: Trip) -> dict:
     passport = None
     if trip.passport_number_sealed is not None:
         passport = {"nationality": trip.passport_nationality,
-                    "number": services.passport_number(actor, trip, reveal=False),
+                    "number": people.passport_number(actor, trip, reveal=False),
                     "expiry": trip.passport_expiry}
     partner = trip.partner_hotel if trip.hotel_choice == HotelChoice.PARTNER else None
     return {
@@ -92,7 +92,7 @@ def trip_body(actor: User, trip: Trip) -> dict:
         "passport": passport,
         "companions": [{"id": c.id, "name": c.name, "relationship": c.relationship_to_patient,
                         "nationality": c.nationality,
-                        "passport_number": services.passport_number(actor, c, reveal=False),
+                        "passport_number": people.passport_number(actor, c, reveal=False),
                         "passport_expiry": c.passport_expiry} for c in trip.companions],
         "hotel": {"choice": trip.hotel_choice, "status": trip.hotel_status,
                   "partner_hotel": _partner_hotel(partner) if partner else None,
@@ -109,7 +109,7 @@ def trip_body(actor: User, trip: Trip) -> dict:
                                  "recovery_days": trip.treatment.recovery_days}
                                 if trip.treatment else None)},
         "warnings": [{"code": w.code, "message": w.message}
-                     for w in services.trip_warnings(trip)],
+                     for w in risks.trip_warnings(trip)],
         "letter": _letter(trip),
         "actions": _actions(actor, trip),
     }

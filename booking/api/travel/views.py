@@ -26,7 +26,7 @@ from booking.core.errors import FieldInvalid, NotAllowed, NotFound
 from booking.extensions import csrf, db
 from booking.scheduling.models import Booking
 from booking.travel import itinerary as plan
-from booking.travel import letters, services
+from booking.travel import letters, people, services
 from booking.travel.models import Companion, Trip
 
 bp = Blueprint("trips", __name__, url_prefix="/api/v1",
@@ -161,7 +161,7 @@ def put_passport(args: dict, trip_id: int) -> dict:
     actor = _user()
     trip = services.get_trip(actor, trip_id)
     with transaction(), named(passport_number="number", passport_expiry="expiry"):
-        services.save_passport(actor, trip, nationality=args["nationality"],
+        people.save_passport(actor, trip, nationality=args["nationality"],
                                number=args["number"], expiry=args["expiry"])
     return trip_body(actor, trip)
 
@@ -176,7 +176,7 @@ def add_companion(args: dict, trip_id: int) -> dict:
     actor = _user()
     trip = services.get_trip(actor, trip_id)
     with transaction():
-        services.add_companion(actor, trip, name=args["name"],
+        people.add_companion(actor, trip, name=args["name"],
                                relationship=args["relationship"],
                                nationality=args["nationality"],
                                passport_number=args["passport_number"],
@@ -193,7 +193,7 @@ def delete_companion(trip_id: int, companion_id: int) -> dict:
     actor = _user()
     trip = services.get_trip(actor, trip_id)
     with transaction():
-        services.remove_companion(actor, trip, companion_id)
+        people.remove_companion(actor, trip, companion_id)
     return trip_body(actor, trip)
 
 
@@ -207,7 +207,7 @@ def passport_number(args: dict, trip_id: int) -> dict:
     is audited); 403 for admins; 404 when that holder has no passport saved."""
     actor = _user()
     trip = services.get_trip(actor, trip_id)
-    if not services.may_reveal(actor, trip):
+    if not people.may_reveal(actor, trip):
         raise NotAllowed(_l("Only the patient and the clinic's coordinators see passport "
                             "numbers in full."))
     holder: Trip | Companion | None = trip
@@ -217,7 +217,7 @@ def passport_number(args: dict, trip_id: int) -> dict:
         if holder is None:
             raise NotFound(_l("No such companion."))
     with transaction():
-        number = services.passport_number(actor, holder, reveal=True)
+        number = people.passport_number(actor, holder, reveal=True)
         if number is None:
             raise NotFound(_l("No passport has been saved for the patient yet."),
                            code="no_passport")

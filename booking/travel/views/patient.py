@@ -35,7 +35,7 @@ from booking.core.types import utcnow
 from booking.extensions import db
 from booking.scheduling import services as scheduling
 from booking.travel import itinerary as plan
-from booking.travel import services
+from booking.travel import people, risks, services
 from booking.travel.forms import (
     CompanionForm,
     FlightForm,
@@ -109,13 +109,13 @@ def _passport_form(trip: Trip, formdata=None) -> PassportForm:  # type: ignore[n
     form = PassportForm(formdata=formdata, prefix="passport", data={
         "nationality": trip.passport_nationality or (trip.patient.country or ""),
         "passport_expiry": trip.passport_expiry})
-    form.nationality.choices = [("", "—")] + list(services.countries(_locale()).items())
+    form.nationality.choices = [("", "—")] + list(people.countries(_locale()).items())
     return form
 
 
 def _companion_form(formdata=None) -> CompanionForm:  # type: ignore[no-untyped-def]
     form = CompanionForm(formdata=formdata, prefix="companion")
-    form.nationality.choices = [("", "—")] + list(services.countries(_locale()).items())
+    form.nationality.choices = [("", "—")] + list(people.countries(_locale()).items())
     return form
 
 
@@ -143,9 +143,9 @@ def trip_page(trip: Trip, *, status: int = 200, reveal: bool = False, problem: s
     forms.update(submitted)
     passports = {}
     if trip.passport_number_sealed:
-        passports["patient"] = services.passport_number(current_user, trip, reveal=reveal)
+        passports["patient"] = people.passport_number(current_user, trip, reveal=reveal)
     for companion in trip.companions:
-        passports[companion.id] = services.passport_number(current_user, companion,
+        passports[companion.id] = people.passport_number(current_user, companion,
                                                            reveal=reveal)
     from booking.travel.views.letters import letter_panel
 
@@ -154,10 +154,10 @@ def trip_page(trip: Trip, *, status: int = 200, reveal: bool = False, problem: s
         "travel/trip.html", trip=trip, forms=forms, hotels=hotels, passports=passports,
         revealed=reveal, problem=problem,
         may_edit=services.can_edit_trip(current_user, trip) and trip.is_open,
-        may_reveal=services.may_reveal(current_user, trip),
-        warnings=services.trip_warnings(trip), events=plan.itinerary(trip),
+        may_reveal=people.may_reveal(current_user, trip),
+        warnings=risks.trip_warnings(trip), events=plan.itinerary(trip),
         steps=_steps(trip), letter_info=letter, now=utcnow(),
-        country_name=lambda code: services.country_name(code, _locale()),
+        country_name=lambda code: people.country_name(code, _locale()),
         relationship_labels=RELATIONSHIP_LABELS, pickup_labels=PICKUP_LABELS,
         vehicle_labels=VEHICLE_LABELS, hotel_status_labels=HOTEL_STATUS_LABELS,
         letter_labels=LETTER_LABELS,
@@ -223,7 +223,7 @@ def trip_page_view(trip_id: int):
     """The trip: what is planned, what is missing, and the itinerary."""
     trip = _get(trip_id)
     reveal = request.args.get("reveal") == "passports"
-    if reveal and not services.may_reveal(current_user, trip):
+    if reveal and not people.may_reveal(current_user, trip):
         abort(403)
     if reveal:
         with transaction():  # each number shown in full is in the audit trail
@@ -300,7 +300,7 @@ def save_passport(trip_id: int):
     """The patient's passport (the number is stored encrypted)."""
     trip = _get(trip_id)
     form = _passport_form(trip, formdata=request.form)
-    return _save(trip, form, "passport", lambda: services.save_passport(
+    return _save(trip, form, "passport", lambda: people.save_passport(
         current_user, trip, nationality=form.nationality.data,
         number=form.passport_number.data, expiry=form.passport_expiry.data),
         _("Your passport details are saved. The number is stored encrypted."), "passport")
@@ -312,7 +312,7 @@ def add_companion(trip_id: int):
     """Someone travelling with the patient."""
     trip = _get(trip_id)
     form = _companion_form(formdata=request.form)
-    return _save(trip, form, "companion", lambda: services.add_companion(
+    return _save(trip, form, "companion", lambda: people.add_companion(
         current_user, trip, name=form.name.data, relationship=form.relationship.data,
         nationality=form.nationality.data, passport_number=form.passport_number.data,
         passport_expiry=form.passport_expiry.data),
@@ -323,7 +323,7 @@ def add_companion(trip_id: int):
 @editor_required
 def remove_companion(trip_id: int, companion_id: int):
     trip = _get(trip_id)
-    done = attempt(lambda: services.remove_companion(current_user, trip, companion_id))
+    done = attempt(lambda: people.remove_companion(current_user, trip, companion_id))
     if not done.ok and done.error.status == 404:
         abort(404)
     flash(_("The companion is removed.") if done.ok else done.message,
@@ -390,7 +390,7 @@ def itinerary_page(trip_id: int):
     return render_template("travel/itinerary.html", trip=trip, events=plan.itinerary(trip),
                            hotel_name=plan.hotel_name(trip),
                            hotel_address=plan.hotel_address(trip),
-                           warnings=services.trip_warnings(trip))
+                           warnings=risks.trip_warnings(trip))
 
 
 @bp.get("/trips/<int:trip_id>/itinerary.ics")
