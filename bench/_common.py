@@ -42,6 +42,9 @@ def bench_config() -> type:
         {
             "SQLALCHEMY_DATABASE_URI": database_url(),
             "SECRET_KEY": "bench-only-not-secret",
+            # One key for the seeding process and every gunicorn worker (the test settings
+            # make a new one per process, which could not read what another sealed).
+            "ENCRYPTION_KEYS": "YmVuY2gtb25seS1ub3Qtc2VjcmV0LWZlcm5ldC1rZXk=",
             "RATELIMIT_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
