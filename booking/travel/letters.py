@@ -434,12 +434,14 @@ class LetterCheck:
 
 def check(token: str) -> LetterCheck | None:
     """The issued or revoked letter with this token, as the verification page shows it; None
-    for an unknown token and for one that was never issued (the page cannot list letters)."""
+    for an unknown token and for one that was never issued (the page cannot list letters).
+    Each check is in the audit trail (the clinic sees when its letter was checked)."""
     if not token or len(token) > 64:
         return None
     letter = db.session.scalar(select(VisaLetter).where(VisaLetter.token == token))
     if letter is None or letter.state not in (ISSUED, REVOKED) or letter.content_sealed is None:
         return None
+    audit.record(None, "letter.verified", letter, after={"state": letter.state})
     content = content_of(letter)
     clinic = content["clinic"]
     with force_locale("en"):

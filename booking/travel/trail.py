@@ -35,6 +35,7 @@ VERBS = {
     "letter.declined": _l("declined"),
     "letter.revoked": _l("revoked"),
     "letter.downloaded": _l("downloaded"),
+    "letter.verified": _l("showed the verification page of"),
     "partner_hotel.added": _l("added the partner hotel"),
     "partner_hotel.saved": _l("changed the partner hotel"),
 }

@@ -408,3 +408,22 @@ def test_each_letter_has_its_own_number_and_token(app, demo, as_role, stripe_qui
     assert len(rows) == 3
     assert len({n for n, _t in rows}) == 3 and len({t for _n, t in rows}) == 3
     assert all(len(t) >= 43 for _n, t in rows)
+
+
+def test_each_check_of_a_letter_is_in_the_audit_trail(app, demo, as_role, stripe_quiet):  # noqa: F811
+    trip_id = paid_trip(app, as_role, stripe_quiet)
+    ask(as_role("patient"), trip_id)
+    letter = the_letter(app, trip_id)
+    act(as_role("coordinator"), trip_id, letter.id, "issue")
+    anonymous = as_role("anonymous")
+    assert anonymous.get(f"/verify-letter/{letter.token}").status_code == 200
+    assert anonymous.get(f"/verify-letter/{letter.token}").status_code == 200
+    assert anonymous.get("/verify-letter/" + "A" * 43).status_code == 404
+    with app.app_context():
+        assert actions(app, "letter.verified") == 2
+        from booking.core.audit import sentences
+
+        said = sentences(db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "letter.verified")).all())
+        assert any("The system showed the verification page of visa letter" in s
+                   for s in said.values()), said

@@ -154,7 +154,8 @@ def _private(response: Response) -> Response:
 def verify(token: str):
     """Public: is this letter genuine and still valid? Unknown and never-issued tokens get the
     same page, so the address cannot be used to find letters."""
-    found = letters.check(token)
+    with transaction():  # the audit record of this check
+        found = letters.check(token)
     if found is None:
         return _private(make_response(render_template("travel/letters/verify_unknown.html"),
                                       404))
