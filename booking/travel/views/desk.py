@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -60,9 +60,20 @@ TYPED_SHOWN = 200
 
 def trip_url(trip_id: int) -> str:
     """The trip's page (the patient-side view the clinic also reads)."""
-    if "travel.trip_page" in current_app.view_functions:
-        return url_for("travel.trip_page", trip_id=trip_id)
-    return f"/trips/{trip_id}"
+    return url_for("travel.trip_page", trip_id=trip_id)
+
+
+def _per_trip(endpoint: str) -> Callable[[int], str]:
+    """A trip id -> the endpoint's URL, built once: a week can hold hundreds of cards, and
+    url_for for each of their links and forms was a tenth of the page's time."""
+    marker = 987654321
+    template = url_for(endpoint, trip_id=marker)
+    return lambda trip_id: template.replace(str(marker), str(trip_id), 1)
+
+
+def _resolved(labels: dict) -> dict:
+    """Lazy labels translated once for the page (not once per card)."""
+    return {key: str(value) for key, value in labels.items()}
 
 
 def _today() -> date:
@@ -110,11 +121,13 @@ def _board(clinic: Clinic, clinics: list[Clinic], start: date, *,
         end=start + timedelta(days=DAYS - 1), today=_today(),
         arrival_days=desk.by_day(arrivals, start, DAYS), departures=departures,
         summary=desk.summarise(arrivals), letters=desk.letters_to_review(current_user, clinic.id),
-        errors=errors or {}, typed=typed or {}, trip_url=trip_url, now=utcnow(),
+        errors=errors or {}, typed=typed or {}, trip_url=_per_trip("travel.trip_page"),
+        pickup_url=_per_trip("travel_desk.confirm_pickup"),
+        hotel_url=_per_trip("travel_desk.hotel_status"), now=utcnow(),
         phone=desk.phone_display,
-        may_change=current_user.is_coordinator, pickup_badges=PICKUP_BADGES,
-        hotel_labels=HOTEL_BADGES, hotel_statuses=list(HotelStatus),
-        vehicle_labels=VEHICLE_LABELS, airports=AIRPORTS, HotelChoice=HotelChoice,
+        may_change=current_user.is_coordinator, pickup_badges=_resolved(PICKUP_BADGES),
+        hotel_labels=_resolved(HOTEL_BADGES), hotel_statuses=list(HotelStatus),
+        vehicle_labels=_resolved(VEHICLE_LABELS), airports=AIRPORTS, HotelChoice=HotelChoice,
         week_args=lambda **more: _week_args(start, clinic, clinics, **more),
         prev_start=start - timedelta(days=DAYS), next_start=start + timedelta(days=DAYS),
     ), status
