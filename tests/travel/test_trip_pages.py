@@ -370,3 +370,12 @@ def test_bad_input_on_every_trip_field_is_a_clear_4xx(app, trip_id, as_role, pat
     if response.status_code != 302:
         body = response.get_data(as_text=True)
         assert "Traceback" not in body
+
+
+def test_my_bookings_leads_to_the_open_trip(app, trip_id, as_role):
+    patient = as_role("patient")
+    page = patient.get("/bookings").get_data(as_text=True)
+    assert 'data-testid="my-trip"' in page and f"/trips/{trip_id}" in page
+    assert patient.get("/trips").headers["Location"].endswith(f"/trips/{trip_id}")
+    assert 'data-testid="my-trip"' not in as_role("patient2").get("/bookings").get_data(
+        as_text=True)

@@ -63,8 +63,9 @@ editor_required = roles_required(PATIENT, COORDINATOR)
 
 @bp.app_context_processor
 def trip_lookup() -> dict:
-    """The booking page shows the trip a booking belongs to (or the way to plan one)."""
-    return {"trip_of_booking": services.trip_of_booking}
+    """The booking page shows the trip a booking belongs to (or the way to plan one), and
+    "My bookings" the patient's open trip."""
+    return {"trip_of_booking": services.trip_of_booking, "open_trip_of": services.open_trip_of}
 
 
 def _locale() -> str:
