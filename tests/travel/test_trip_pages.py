@@ -379,3 +379,27 @@ def test_my_bookings_leads_to_the_open_trip(app, trip_id, as_role):
     assert patient.get("/trips").headers["Location"].endswith(f"/trips/{trip_id}")
     assert 'data-testid="my-trip"' not in as_role("patient2").get("/bookings").get_data(
         as_text=True)
+
+
+def test_a_second_consultation_joins_the_open_trip(app, demo, as_role):
+    from booking.scheduling import services as scheduling_services
+    from tests.scheduling.helpers import ctype_for
+
+    with app.app_context():
+        trip = make_trip(flights=False, passport=False)
+        trip_id, first_id = trip.id, trip.bookings[0].id
+        ctype = ctype_for("sukhumvit-spine", "in_person")
+        slot = first_free(ctype, after=trip.bookings[0].starts_at + timedelta(days=1))
+        patient = user("patient@example.com")
+        second = scheduling_services.place_hold(patient, patient=patient, ctype=ctype,
+                                                doctor_id=slot.doctor_id, start=slot.start)
+        db.session.commit()
+        second_id = second.id
+    patient_client = as_role("patient")
+    page = patient_client.get(f"/bookings/{second_id}").get_data(as_text=True)
+    assert "Add to your trip" in page
+    response = post_form(patient_client, f"/bookings/{second_id}/trip", {},
+                         token_from=f"/bookings/{second_id}")
+    assert response.headers["Location"].endswith(f"/trips/{trip_id}")
+    with app.app_context():
+        assert [b.id for b in db.session.get(Trip, trip_id).bookings] == [first_id, second_id]
