@@ -55,6 +55,9 @@ def create_app(config: str | type | None = None) -> Flask:
         raise RuntimeError("ENCRYPTION_KEYS must be set in the environment outside development "
                            "(one or more Fernet keys, comma-separated, newest first)")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from booking.core.sessions import LeanSessionInterface
+
+    app.session_interface = LeanSessionInterface()
     from booking.core.ids import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
@@ -79,10 +82,9 @@ def create_app(config: str | type | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from flask_talisman import Talisman
-
     from booking.accounts.auth import load_user, load_user_from_request
     from booking.celery_app import celery_init_app
+    from booking.core.headers import CachedTalisman
     from booking.core.i18n import select_locale, select_timezone
     from booking.extensions import (
         babel,
@@ -109,7 +111,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     force_https = app.config["FORCE_HTTPS"]
     # Talisman keeps its settings on the instance, so each app gets its own.
-    app.extensions["talisman"] = Talisman(
+    app.extensions["talisman"] = CachedTalisman(
         app,
         force_https=force_https,
         strict_transport_security=force_https,

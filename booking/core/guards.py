@@ -15,7 +15,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking.core.errors import BadRequest, DomainError
+from booking.core.sessions import sessionless
 
+#: The bodies Werkzeug parses into request.form and request.files.
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: PostgreSQL refuses NUL in text, and no encoder can write a lone surrogate.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -100,8 +103,11 @@ def check_request() -> None:
     g.setdefault("request_started", time.perf_counter())
     if has_unstorable(request.path):
         raise _refuse("address")
-    sources = [request.args]
-    if not _larger_than_any_upload():
+    sources = [request.args] if request.query_string else []
+    # Werkzeug parses a form only from these two types: any other body has no form to check
+    # (and asking for request.form would build an empty one for nothing).
+    has_form = request.mimetype in _FORM_TYPES
+    if has_form and not _larger_than_any_upload():
         sources.append(request.form)
     for source in sources:
         for key, values in source.lists():
@@ -110,7 +116,7 @@ def check_request() -> None:
             for value in values:
                 if has_unstorable(value):
                     raise _refuse(key)
-    if not _larger_than_any_upload():
+    if has_form and not _larger_than_any_upload():
         for key, upload in request.files.items(multi=True):
             if has_unstorable(key) or has_unstorable(upload.filename or ""):
                 raise _refuse(key)
@@ -146,8 +152,8 @@ def _check_json_body() -> None:
 
 def no_store_when_personal(response):  # type: ignore[no-untyped-def]
     """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache."""
-    if request.endpoint == "static" or request.path.startswith("/static/"):
-        return response
+    if request.endpoint == "static" or sessionless(request):
+        return response  # a file or the probe: nothing personal, and no user to load
     if request.path.startswith("/api/") or current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)

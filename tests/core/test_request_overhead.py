@@ -1,0 +1,96 @@
+"""What the cheaper request plumbing must keep: the same security headers as Flask-Talisman,
+and a liveness probe that answers without a session, a user or the database."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Response
+from flask_talisman import Talisman
+from sqlalchemy import event
+
+from booking import create_app
+from booking.extensions import db
+from tests.conftest import login, make_config
+
+SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
+            "Referrer-Policy", "Permissions-Policy", "Strict-Transport-Security")
+
+
+@pytest.fixture()
+def framed_app(tmp_path):
+    """An app with one view carrying its own Talisman options (as the outbox preview does)."""
+    app = create_app(make_config(str(tmp_path)))
+
+    @app.get("/framed")
+    def framed():
+        return "framed"
+
+    framed.talisman_view_options = {"content_security_policy": {"default-src": "'none'"},
+                                    "frame_options": "SAMEORIGIN"}
+    return app
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost", "https://localhost"])
+@pytest.mark.parametrize("path", ["/", "/healthz", "/login", "/framed", "/no-such-page",
+                                  "/api/v1/clinics"])
+def test_cached_headers_are_the_ones_talisman_computes(framed_app, path, base_url):
+    talisman = framed_app.extensions["talisman"]
+    for _ in range(2):  # the first response fills the cache, the second is served from it
+        with framed_app.test_request_context(path, base_url=base_url):
+            framed_app.preprocess_request()
+            ours = talisman._set_response_headers(Response())
+            theirs = Talisman._set_response_headers(talisman, Response())
+        assert [(h, ours.headers.get(h)) for h in SECURITY] == \
+               [(h, theirs.headers.get(h)) for h in SECURITY]
+    assert ours.headers["Content-Security-Policy"]
+    if path == "/framed":
+        assert ours.headers["Content-Security-Policy"] == "default-src 'none'"
+        assert ours.headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_healthz_answers_with_its_headers_without_session_user_or_database(app, demo):
+    client = app.test_client()
+    login(client, demo["patient"], demo["password"])
+    cookie = client.get_cookie("session").value
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get("/healthz")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert seen == []  # no sign-in looked up
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get(
+        "Vary", "")
+    assert client.get_cookie("session").value == cookie  # the browser's sign-in is untouched
+    assert client.get("/account").status_code == 200
+
+
+def test_a_sessionless_answer_never_replaces_the_cookie(app):
+    """Even if something wrote to a probe's session, no cookie is set in its answer."""
+    from flask import request
+
+    with app.test_request_context("/healthz", headers={"Cookie": "session=signed.in.cookie"}):
+        interface = app.session_interface
+        opened = interface.open_session(app, request)
+        assert not opened  # the cookie was not even read
+        opened["x"] = 1
+        response = Response()
+        interface.save_session(app, opened, response)
+        assert "Set-Cookie" not in response.headers
+
+
+def test_static_files_do_not_open_the_session(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code in (200, 404)
+    assert "Set-Cookie" not in response.headers
+    assert "X-Frame-Options" in response.headers
