@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import redis
@@ -59,28 +61,78 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+class _LocalCopies:
+    """The answers this process read or computed last, by key, each with the version it was
+    computed at; at most `limit` bytes (least recently used dropped first). A 60-day answer
+    for 20 doctors is ~1 MB: reading it from Redis cost 3.5 ms of a 5 ms request, while
+    asking Redis only for the version costs ~0.1 ms."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: bytes) -> bytes | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] != version:
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, version: bytes, body: bytes, limit: int) -> None:
+        if len(body) > limit:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old[1])
+            self._items[key] = (version, body)
+            self._size += len(body)
+            while self._size > limit:
+                _key, (_version, dropped) = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+
+_local = _LocalCopies()
+
+
 def cached_json(key: str, compute: Callable[[], object]) -> bytes:
-    """`compute()`'s result as JSON bytes; from Redis (version and body in one round trip)
-    when the cached copy is of the current version."""
+    """`compute()`'s result as JSON bytes. The version is always asked of Redis (so a change
+    committed by any process is seen at once); the body comes from this process's copy when it
+    is of that version, else from Redis, else it is computed."""
     client = _client()
     if client is None:
         return _dumps(compute())
     body_key = f"spinebridge:availability:{key}"
+    limit = current_app.config.get("AVAILABILITY_LOCAL_CACHE_BYTES", 32 * 1024 * 1024)
     try:
-        version, hit = client.mget(VERSION_KEY, body_key)
+        current = client.get(VERSION_KEY) or b"0"
+        body = _local.get(body_key, current) if limit else None
+        if body is not None:
+            return body
+        hit = client.get(body_key)
     except redis.RedisError:
         log.warning("availability cache unavailable; computing", exc_info=True)
         return _dumps(compute())
-    current = version or b"0"
     if hit is not None:
         stored_version, _, body = hit.partition(b"|")
         if stored_version == current:
+            if limit:
+                _local.put(body_key, current, body, limit)
             return body
     body = _dumps(compute())
     try:
         client.set(body_key, current + b"|" + body, ex=TTL_SECONDS)
     except redis.RedisError:
         log.warning("could not store availability in the cache", exc_info=True)
+    if limit:
+        _local.put(body_key, current, body, limit)
     return body
 
 

@@ -91,3 +91,44 @@ def test_switching_off_a_consultation_type_empties_its_cached_times(client, app,
         catalogue.save_consultation_type(user("admin@example.com"), ctype, {"active": False})
         db.session.commit()
     assert client.get("/api/v1/availability", query_string=query).status_code == 404
+
+
+@needs_redis
+def test_a_change_committed_by_another_process_is_seen_despite_this_process_copy(
+        client, app, demo):
+    """The body may come from this process's memory, but the version is always Redis's: a
+    schedule change anywhere (here: the version bumped as another worker's commit would) and
+    the copy is not served again."""
+    from booking.scheduling import cache
+
+    _, slot, query = _query(app)
+    _starts(client, query)
+    with app.app_context():
+        seen: list[str] = []
+        engine = db.engine
+    def count(*args, **kwargs):  # noqa: ANN002, ANN003
+        seen.append("x")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        _starts(client, query)
+        assert seen == []  # served from a copy
+        with app.app_context():
+            cache._client().incr(cache.VERSION_KEY)  # another process committed a change
+        _starts(client, query)
+        assert seen  # computed again
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_this_process_keeps_at_most_its_byte_limit_of_answers():
+    from booking.scheduling.cache import _LocalCopies
+
+    copies = _LocalCopies()
+    for n in range(5):
+        copies.put(f"k{n}", b"1", b"x" * 40, limit=100)
+    assert copies.get("k4", b"1") and copies.get("k3", b"1")
+    assert copies.get("k2", b"1") is None  # the least recently used went first
+    assert copies.get("k4", b"2") is None  # another version is never served
+    copies.put("huge", b"1", b"x" * 101, limit=100)
+    assert copies.get("huge", b"1") is None
