@@ -82,6 +82,7 @@ def load_user_from_request(request) -> User | None:  # type: ignore[no-untyped-d
     user = services.user_for_api_token(header[len("Bearer "):].strip())
     if user is not None:
         g.api_token_auth = True
-        db.session.commit()  # last_used_at
+        if db.session.dirty:
+            db.session.commit()  # last_used_at (written when the token row was read)
     return user
 

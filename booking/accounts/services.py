@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -366,15 +367,45 @@ def revoke_api_token(actor: User, token_id: int) -> None:
         raise DomainError(_l("No such token."), code="not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        forget_api_token(row.token_hash)
         db.session.flush()
         audit.record(actor, "api_token.revoked", row)
 
 
+#: How long a process trusts a bearer token it has checked: a token revoked by another
+#: process stops working there within this many seconds (in the revoking process at once).
+API_TOKEN_TRUST_SECONDS = 5.0
+#: Token hash -> (trusted until, monotonic; user id), this process only.
+_trusted_tokens: dict[str, tuple[float, int]] = {}
+_clock = time.monotonic
+
+
 def user_for_api_token(token: str) -> User | None:
-    """The active user a bearer token belongs to, or None."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
+    """The active user a bearer token belongs to, or None.
+
+    The token row is read (and its last_used_at written) at most once per
+    API_TOKEN_TRUST_SECONDS per process; in between only the user is loaded by id, so a
+    suspended account is refused at once, and a revoked token within those seconds."""
+    digest = _token_hash(token)
+    trusted = _trusted_tokens.get(digest)
+    if trusted is not None and trusted[0] > _clock():
+        user = db.session.get(User, trusted[1])
+        if user is not None and user.active:
+            return user
+        _trusted_tokens.pop(digest, None)
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
                                                    ApiToken.revoked_at.is_(None)))
     if row is None or not row.user.active:
+        _trusted_tokens.pop(digest, None)
         return None
     row.last_used_at = utcnow()
+    if len(_trusted_tokens) > 10_000:  # a bound, not a policy: start again
+        _trusted_tokens.clear()
+    _trusted_tokens[digest] = (_clock() + API_TOKEN_TRUST_SECONDS, row.user_id)
     return row.user
+
+
+def forget_api_token(token_hash: str) -> None:
+    """Stop trusting a token in this process (revocation; other processes within seconds)."""
+    _trusted_tokens.pop(token_hash, None)

@@ -1,0 +1,86 @@
+"""A bearer token checked once is trusted for a few seconds per process, never longer: revoked
+in this process it stops at once, revoked by another process within seconds, and a suspended
+account is refused at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, select, update
+
+from booking.accounts import services
+from booking.accounts.models import ApiToken, User
+from booking.core.types import utcnow
+from booking.extensions import db
+from tests.scheduling.helpers import user
+
+API = "/api/v1/bookings/999999"  # 404 when signed in (no such booking), 401 when not
+
+
+def _token(app, demo) -> tuple[str, dict]:
+    with app.app_context():
+        token = services.create_api_token(user(demo["patient"]), "cache test")
+        db.session.commit()
+    return token, {"Authorization": f"Bearer {token}"}
+
+
+def _statements(app, client, headers) -> tuple[int, list[str]]:
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        status = client.get(API, headers=headers).status_code
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return status, seen
+
+
+def test_a_trusted_token_is_not_read_or_written_again_within_seconds(app, demo):
+    _, headers = _token(app, demo)
+    client = app.test_client()
+    status, first = _statements(app, client, headers)
+    assert status == 404 and any("UPDATE api_token" in s for s in first)
+    status, again = _statements(app, client, headers)
+    assert status == 404
+    assert not any("api_token" in s for s in again)  # only the user, by id
+
+
+def test_a_token_revoked_elsewhere_stops_working_within_seconds(app, demo, monkeypatch):
+    token, headers = _token(app, demo)
+    client = app.test_client()
+    assert client.get(API, headers=headers).status_code == 404
+    with app.app_context():  # another process revokes it: this one is not told
+        db.session.execute(update(ApiToken).where(ApiToken.token_hash ==
+                                                  services._token_hash(token))
+                           .values(revoked_at=utcnow()))
+        db.session.commit()
+    now = services._clock()
+    monkeypatch.setattr(services, "_clock", lambda: now + services.API_TOKEN_TRUST_SECONDS + 0.1)
+    assert client.get(API, headers=headers).status_code == 401
+
+
+def test_a_token_revoked_in_this_process_stops_at_once(app, demo):
+    token, headers = _token(app, demo)
+    client = app.test_client()
+    assert client.get(API, headers=headers).status_code == 404
+    with app.app_context():
+        patient = user(demo["patient"])
+        row = db.session.scalar(select(ApiToken).where(
+            ApiToken.token_hash == services._token_hash(token)))
+        services.revoke_api_token(patient, row.id)
+        db.session.commit()
+    assert client.get(API, headers=headers).status_code == 401
+
+
+def test_a_suspended_account_is_refused_at_once_even_with_a_trusted_token(app, demo):
+    _, headers = _token(app, demo)
+    client = app.test_client()
+    assert client.get(API, headers=headers).status_code == 404
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == demo["patient"])
+                           .values(active=False))
+        db.session.commit()
+    assert client.get(API, headers=headers).status_code == 401
