@@ -172,20 +172,16 @@ def letters_to_review(actor: User, clinic_id: int) -> list[VisaLetter]:
 def desk_counts(clinic_id: int, now: datetime) -> DeskCounts:
     """The dashboard's travel queue: pickups to arrange for arrivals not landed yet in the 7
     Bangkok days from today, and letters to review."""
-    to_do = [Flight.scheduled_at >= now, Trip.pickup_status.in_(PICKUP_TO_DO)]
     # The same 7 Bangkok days as the desk opens on, so every entry's link lands on its row.
     today = now.astimezone(CLINIC_ZONE).date()
     end = days_in_utc(today, today + timedelta(days=7))[1]
-    pickups = db.session.scalar(
-        select(func.count(Flight.id)).join(Flight.trip)
-        .where(Trip.clinic_id == clinic_id, Trip.status == TripStatus.OPEN,
-               Flight.direction == ARRIVAL, Flight.scheduled_at < end, *to_do)) or 0
     soonest = _flights(clinic_id, ARRIVAL, now, end, Trip.pickup_status.in_(PICKUP_TO_DO))
     letters = db.session.scalar(
         select(func.count(VisaLetter.id)).join(VisaLetter.trip)
         .where(Trip.clinic_id == clinic_id, Trip.status == TripStatus.OPEN,
                VisaLetter.state == LetterState.REQUESTED)) or 0
-    return DeskCounts(pickups=pickups, soonest_pickups=soonest[:QUEUE_SHOWN], letters=letters)
+    return DeskCounts(pickups=len(soonest), soonest_pickups=soonest[:QUEUE_SHOWN],
+                      letters=letters)
 
 
 # Changes -----------------------------------------------------------------------------------

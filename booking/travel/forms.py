@@ -72,9 +72,10 @@ class PickupForm(FlaskForm):
 
 
 class NeedsForm(FlaskForm):
-    treatment = SelectField(_l("Treatment you are considering"), coerce=str,
-                            validate_choice=False)
-    interpreter_language = SelectField(_l("Interpreter"), coerce=str, validate_choice=False)
+    #: Choices are the clinic's treatments and the interpreter languages, set per page; a value
+    #: outside them is refused beside the field.
+    treatment = SelectField(_l("Treatment you are considering"), coerce=str)
+    interpreter_language = SelectField(_l("Interpreter"), coerce=str)
     mobility_needs = TextAreaField(_l("Mobility needs"), filters=[strip],
                                    validators=[Optional(), length(1000)],
                                    render_kw={"rows": 2, "placeholder": _l(

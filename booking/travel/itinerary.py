@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Event
 
 from booking.core.types import utcnow
-from booking.scheduling.models import CONFIRMED, HELD
+from booking.core.zones import CLINIC_ZONE
+from booking.scheduling.models import ACTIVE_STATES
 from booking.travel.models import AIRPORTS, HotelChoice, PickupStatus, Trip
 
 #: From landing to the hotel door: immigration, bags and the drive into Bangkok.
@@ -81,7 +82,7 @@ def itinerary(trip: Trip, *, include_cancelled: bool = False) -> list[ItineraryE
                 _("About two hours after landing, after immigration and the drive."),
                 hotel_address(trip)))
     for number, booking in enumerate(trip.bookings):
-        active = booking.state in (HELD, CONFIRMED)
+        active = booking.state in ACTIVE_STATES
         if not active and not include_cancelled:
             continue
         ctype = booking.consultation_type
@@ -102,15 +103,9 @@ def itinerary(trip: Trip, *, include_cancelled: bool = False) -> list[ItineraryE
             _("Flight home: %(flight)s", flight=departure.code),
             _("Be at %(airport)s by %(time)s, three hours before take-off.", airport=airport,
               time=format_time((departure.scheduled_at - AIRPORT_EARLY).astimezone(
-                  _bangkok()), "short", rebase=False)), airport))
+                  CLINIC_ZONE), "short", rebase=False)), airport))
     events.sort(key=lambda e: e.starts_at)
     return events
-
-
-def _bangkok():  # type: ignore[no-untyped-def]
-    from booking.core.zones import CLINIC_ZONE
-
-    return CLINIC_ZONE
 
 
 def itinerary_uid(trip: Trip, event: ItineraryEvent) -> str:

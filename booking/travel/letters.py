@@ -31,7 +31,7 @@ from booking.core.errors import Conflict, FieldInvalid, NotAllowed, NotFound, Un
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
-from booking.payments.ledger import summarise
+from booking.payments.ledger import summaries
 from booking.travel import pdf, services
 from booking.travel import people as trip_people
 from booking.travel.models import (
@@ -99,7 +99,7 @@ def get_letter(actor: User, letter_id: int) -> VisaLetter:
 
 def deposit_paid(trip: Trip) -> bool:
     """At least one booking of the trip that still takes place has its deposit paid."""
-    return any(summarise(booking).paid for booking in services.active_bookings(trip))
+    return any(s.paid for s in summaries(services.active_bookings(trip)).values())
 
 
 def missing_for_letter(trip: Trip) -> list[str]:
@@ -234,7 +234,8 @@ def _move(actor: User, letter: VisaLetter, to_state: str, allowed: Callable[[Use
         raise Conflict(_done(letter), code=f"letter_{from_state}")
     after = change(letter)
     letter.state = to_state
-    letter.decided_by_id = actor.id
+    if from_state == REQUESTED:  # who issued or declined it (a revocation keeps the issuer)
+        letter.decided_by_id = actor.id
     db.session.flush()
     audit.record(actor, f"letter.{to_state}", letter, before={"state": from_state},
                  after={"state": to_state, **after})

@@ -47,7 +47,10 @@ def load_trips(trip_ids: Iterable[int]) -> dict[int, Trip]:
     found = db.session.scalars(select(Trip).where(Trip.id.in_(ids)).options(
         joinedload(Trip.patient), joinedload(Trip.clinic), joinedload(Trip.partner_hotel),
         selectinload(Trip.flights), selectinload(Trip.companions),
-        selectinload(Trip.bookings))).unique()
+        # What the itinerary names for each consultation, loaded with the bookings.
+        selectinload(Trip.bookings).options(
+            joinedload(Booking.doctor), joinedload(Booking.consultation_type),
+            joinedload(Booking.clinic)))).unique()
     return {trip.id: trip for trip in found}
 
 
@@ -173,6 +176,8 @@ def on_booking_changed(booking: Booking, event,  # type: ignore[no-untyped-def]
     trip = services.trip_of_booking(booking)
     if trip is None or not trip.is_open:
         return
-    trip.ics_sequence += 1
-    db.session.expire(trip, ["bookings"])
+    # Raised in SQL: a clinic change under the trip's lock may be raising it at the same time.
+    trip.ics_sequence = Trip.ics_sequence + 1
+    db.session.flush()
+    db.session.expire(trip, ["bookings", "ics_sequence"])
     tell_patient_itinerary_changed(trip)

@@ -427,3 +427,15 @@ def test_each_check_of_a_letter_is_in_the_audit_trail(app, demo, as_role, stripe
             AuditEvent.action == "letter.verified")).all())
         assert any("The system showed the verification page of visa letter" in s
                    for s in said.values()), said
+
+
+def test_revoking_keeps_who_issued_the_letter(app, demo, as_role, stripe_quiet):  # noqa: F811
+    trip_id = paid_trip(app, as_role, stripe_quiet)
+    ask(as_role("patient"), trip_id)
+    letter = the_letter(app, trip_id)
+    act(as_role("coordinator"), trip_id, letter.id, "issue")
+    act(as_role("admin"), trip_id, letter.id, "revoke", reason="Issued by mistake.")
+    with app.app_context():
+        revoked = db.session.get(VisaLetter, letter.id)
+        assert revoked.state == "revoked"
+        assert revoked.decided_by.email == demo["coordinator"]

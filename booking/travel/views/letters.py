@@ -41,8 +41,9 @@ def letter_panel(trip: Trip, viewer) -> dict:  # type: ignore[no-untyped-def]
     letter = trip.current_letter
     state = letter.state if letter is not None else None
     live = state in letters.LIVE
-    missing = letters.missing_for_letter(trip) if not live and trip.is_open else []
     may_request = letters.may_request(viewer, trip)
+    missing = (letters.missing_for_letter(trip) if may_request and not live and trip.is_open
+               else [])
     return {
         "trip": trip, "letter": letter, "state": state,
         "label": (_("Waiting for your review") if state == LetterState.REQUESTED
@@ -50,7 +51,7 @@ def letter_panel(trip: Trip, viewer) -> dict:  # type: ignore[no-untyped-def]
                   LETTER_LABELS[LetterState(state)] if state else None),
         #: Days are shown in the patient's zone to the patient, in Bangkok's to the clinic.
         "zone": viewer.timezone if viewer.is_patient else "Asia/Bangkok",
-        "missing": missing if may_request else [],
+        "missing": missing,
         "can_request": may_request and trip.is_open and not live and not missing,
         "may_decide": state == LetterState.REQUESTED and letters.may_decide(viewer, trip),
         "may_revoke": state == LetterState.ISSUED and letters.may_revoke(viewer, trip),

@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from booking.catalogue.models import Treatment
 from booking.core.actions import attempt, transaction
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
@@ -32,6 +31,7 @@ from booking.core.policy import (
     roles_required,
 )
 from booking.core.types import utcnow
+from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.scheduling import services as scheduling
 from booking.travel import itinerary as plan
@@ -76,7 +76,7 @@ def _flight_form(trip: Trip, direction: str, formdata=None) -> FlightForm:  # ty
     flight = trip.flight(direction)
     data = {}
     if flight:
-        local = flight.scheduled_at.astimezone(plan._bangkok())
+        local = flight.scheduled_at.astimezone(CLINIC_ZONE)
         data = {"flight": flight.code, "airport": flight.airport, "date": local.date(),
                 "time": local.time().replace(tzinfo=None)}
     return FlightForm(formdata=formdata, prefix=direction, data=data)
@@ -364,9 +364,6 @@ def save_needs(trip_id: int):
     trip = _get(trip_id)
     form = _needs_form(trip, formdata=request.form)
     treatment_id = id_value(form.treatment.data) if form.treatment.data else None
-    if form.treatment.data and (treatment_id is None
-                                or db.session.get(Treatment, treatment_id) is None):
-        treatment_id = -1  # the service refuses it beside the field
     return _save(trip, form, "needs", lambda: services.save_needs(
         current_user, trip, interpreter_language=form.interpreter_language.data or None,
         mobility_needs=form.mobility_needs.data, dietary_needs=form.dietary_needs.data,
