@@ -22,10 +22,12 @@ def _fernet() -> MultiFernet:
                           "(generate one with: python -c 'from cryptography.fernet import "
                           "Fernet; print(Fernet.generate_key().decode())')")
     cache = current_app.extensions.setdefault("fernet", {})
-    if raw not in cache:
+    fernet = cache.get(raw)
+    if fernet is None:  # (two threads may both build it: each returns its own)
+        fernet = MultiFernet([Fernet(k.encode()) for k in keys])
         cache.clear()
-        cache[raw] = MultiFernet([Fernet(k.encode()) for k in keys])
-    return cache[raw]
+        cache[raw] = fernet
+    return fernet
 
 
 def seal(value: str) -> str:
