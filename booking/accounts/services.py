@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import Session, contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import tokens
@@ -367,7 +367,9 @@ def revoke_api_token(actor: User, token_id: int) -> None:
         raise DomainError(_l("No such token."), code="not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        forget_api_token(row.token_hash)
+        # Forgotten once the revocation is committed: before that, another thread could read
+        # the row still valid and trust the token again.
+        db.session.info.setdefault(_FORGET_AFTER_COMMIT, set()).add(row.token_hash)
         db.session.flush()
         audit.record(actor, "api_token.revoked", row)
 
@@ -404,6 +406,20 @@ def user_for_api_token(token: str) -> User | None:
         _trusted_tokens.clear()
     _trusted_tokens[digest] = (_clock() + API_TOKEN_TRUST_SECONDS, row.user_id)
     return row.user
+
+
+_FORGET_AFTER_COMMIT = "forget_api_tokens"
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_revoked_tokens(session: Session) -> None:
+    for token_hash in session.info.pop(_FORGET_AFTER_COMMIT, ()):
+        forget_api_token(token_hash)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_tokens(session: Session) -> None:
+    session.info.pop(_FORGET_AFTER_COMMIT, None)
 
 
 def forget_api_token(token_hash: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -68,14 +69,17 @@ class _LocalCopies:
     asking Redis only for the version costs ~0.1 ms."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+        #: key -> (version, body, monotonic deadline): like the Redis copy, a local one lives
+        #: TTL_SECONDS at most, so a lost version bump or a Redis restart (the counter starts
+        #: again) cannot keep an old answer for ever.
+        self._items: OrderedDict[str, tuple[bytes, bytes, float]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
     def get(self, key: str, version: bytes) -> bytes | None:
         with self._lock:
             item = self._items.get(key)
-            if item is None or item[0] != version:
+            if item is None or item[0] != version or item[2] < time.monotonic():
                 return None
             self._items.move_to_end(key)
             return item[1]
@@ -87,16 +91,11 @@ class _LocalCopies:
             old = self._items.pop(key, None)
             if old is not None:
                 self._size -= len(old[1])
-            self._items[key] = (version, body)
+            self._items[key] = (version, body, time.monotonic() + TTL_SECONDS)
             self._size += len(body)
             while self._size > limit:
-                _key, (_version, dropped) = self._items.popitem(last=False)
+                _key, (_version, dropped, _deadline) = self._items.popitem(last=False)
                 self._size -= len(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._size = 0
 
 
 _local = _LocalCopies()

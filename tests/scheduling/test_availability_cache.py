@@ -132,3 +132,17 @@ def test_this_process_keeps_at_most_its_byte_limit_of_answers():
     assert copies.get("k4", b"2") is None  # another version is never served
     copies.put("huge", b"1", b"x" * 101, limit=100)
     assert copies.get("huge", b"1") is None
+
+
+def test_a_local_copy_lives_no_longer_than_the_redis_one(monkeypatch):
+    """A lost version bump or a Redis restart (its counter starts again) cannot keep an old
+    answer in a process for ever: a local copy expires like the Redis one."""
+    from booking.scheduling import cache
+
+    copies = cache._LocalCopies()
+    clock = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    copies.put("k", b"7", b"answer", limit=1024)
+    assert copies.get("k", b"7") == b"answer"
+    clock[0] += cache.TTL_SECONDS + 1
+    assert copies.get("k", b"7") is None
