@@ -118,7 +118,7 @@ class NeedsInSchema(Schema):
 
 class PassportNumberQuerySchema(Schema):
     holder = fields.String(required=True, validate=validate.Regexp(
-        r"^(patient|[1-9][0-9]{0,9})$", error=str(_l("'patient' or a companion's id."))),
+        r"^(patient|[1-9][0-9]{0,9})$", error=_l("'patient' or a companion's id.")),
         metadata={"description": "'patient', or a companion's id", "examples": ["patient"]})
 
 

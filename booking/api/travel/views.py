@@ -23,8 +23,8 @@ from booking.api.travel import body, schemas
 from booking.api.travel.body import trip_body
 from booking.core.actions import transaction
 from booking.core.errors import FieldInvalid, NotAllowed, NotFound
-from booking.extensions import csrf, db
-from booking.scheduling.models import Booking
+from booking.extensions import csrf
+from booking.scheduling import services as scheduling
 from booking.travel import itinerary as plan
 from booking.travel import letters, people, services
 from booking.travel.models import Companion, Trip
@@ -83,9 +83,7 @@ def create_trip(args: dict) -> tuple[dict, int]:
     actor = _user()
     if not actor.is_patient:
         raise NotAllowed(_l("Only the patient plans a trip, from one of their bookings."))
-    booking = db.session.get(Booking, args["booking_id"])
-    if booking is None or booking.patient_id != actor.id:
-        raise NotFound(_l("No such booking."))
+    booking = scheduling.get_booking(actor, args["booking_id"])
     with transaction():
         trip, created = services.plan_trip_for(actor, booking)
     return trip_body(actor, trip), 201 if created else 200
