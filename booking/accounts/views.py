@@ -239,7 +239,7 @@ def create_api_token():
 @bp.post("/account/api-tokens/<int:token_id>/revoke")
 @any_user_required
 def revoke_api_token(token_id: int):
-    """Revoke one of your tokens; programs using it stop working at once."""
+    """Revoke one of your tokens; programs using it stop working within seconds."""
     if not attempt(lambda: services.revoke_api_token(current_user, token_id)).ok:
         abort(404)  # not one of yours
     flash(_("The token is revoked."), "success")
