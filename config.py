@@ -124,6 +124,10 @@ class Config:
     CACHE_REDIS_URL = REDIS_URL
     CACHE_KEY_PREFIX = "spinebridge-page:"
     CACHE_DEFAULT_TIMEOUT = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+    # Signed-in pages (dashboard, week, day, slot page, my bookings) kept per sign-in while
+    # nothing in the database changed (booking/core/personal_pages.py); needs Redis.
+    PERSONAL_PAGE_CACHE = os.environ.get("PERSONAL_PAGE_CACHE", "1") != "0"
+    PERSONAL_PAGE_CACHE_BYTES = 32 * 1024 * 1024
 
     # Languages and money
     LANGUAGES = {"en": "English", "th": "ไทย"}

@@ -159,10 +159,12 @@ def register_audit_labels(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from booking.catalogue import pagecache
+    from booking.core import personal_pages
     from booking.notifications.services import kick_worker
 
     app.after_request(kick_worker)
     pagecache.register()
+    personal_pages.register(app)
     from booking.accounts.staff import bp as staff_bp
     from booking.accounts.views import bp as accounts_bp
     from booking.admin.views import bp as admin_bp

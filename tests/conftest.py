@@ -18,6 +18,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from booking import create_app
+from booking.core import personal_pages
 from booking.extensions import db, limiter, page_cache
 from config import TestConfig
 from stripe_standin import StandIn
@@ -110,6 +111,7 @@ def _isolation(app: Flask, mail_sink: MailSink) -> Iterator[None]:
     with app.app_context():
         limiter.reset()
         page_cache.clear()  # pages rendered from this test's rows
+        personal_pages.clear()
     # Flask-Limiter keeps `enabled` on the shared extension: an app a test builds with
     # RATELIMIT_ENABLED=False would switch limits off for every later test.
     limiter.enabled = app.config["RATELIMIT_ENABLED"]

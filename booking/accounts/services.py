@@ -12,13 +12,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import tokens
 from booking.accounts.models import ApiToken, LoginSession, User
-from booking.core import audit
+from booking.core import audit, personal_pages
 from booking.core.errors import Conflict, DomainError
 from booking.core.policy import ADMIN, COORDINATOR, PATIENT, ROLES
 from booking.core.types import utcnow
@@ -301,15 +303,65 @@ def start_login_session(user: User, *, user_agent: str = "") -> str:
 
 def login_session_for(token: str, *, max_age: timedelta) -> LoginSession | None:
     """The live sign-in for a cookie's token, its user loaded in the same query; None when
-    signed out, older than `max_age`, or the account is suspended."""
+    signed out, older than `max_age`, or the account is suspended.
+
+    While the database's write generation has not moved (booking/core/personal_pages.py),
+    the row and its user are taken from what this process read last, without SQL: signing
+    out, a suspension or any change to the user is a write, and moves it."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(
-        select(LoginSession).join(LoginSession.user).options(contains_eager(LoginSession.user))
-        .where(LoginSession.token_hash == _session_hash(token)))
+    digest = _session_hash(token)
+    generation = personal_pages.generation()
+    row = _trusted_sign_ins.restore(digest, generation)
+    if row is None:
+        row = db.session.scalar(
+            select(LoginSession).join(LoginSession.user)
+            .options(contains_eager(LoginSession.user))
+            .where(LoginSession.token_hash == digest))
+        if row is not None and generation is not None:
+            _trusted_sign_ins.keep(digest, generation, row)
     if row is None or not row.user.active or row.created_at < utcnow() - max_age:
         return None
     return row
+
+
+class _TrustedSignIns:
+    """Sign-ins this process read, each with the write generation it was read at: the column
+    values of the row and of its user (never the objects, which their session expires), put
+    back into the request's session as if loaded (no SQL). At most LIMIT; then start again."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[bytes, dict, dict]] = {}
+
+    @staticmethod
+    def _values(obj: object) -> dict:
+        return {a.key: getattr(obj, a.key) for a in sa_inspect(obj).mapper.column_attrs}
+
+    @staticmethod
+    def _restored(cls: type, values: dict):  # type: ignore[no-untyped-def]
+        obj = sa_inspect(cls).class_manager.new_instance()
+        for key, value in values.items():
+            setattr(obj, key, value)
+        make_transient_to_detached(obj)
+        return db.session.merge(obj, load=False)
+
+    def keep(self, digest: str, generation: bytes, row: LoginSession) -> None:
+        if len(self._items) >= self.LIMIT:
+            self._items.clear()
+        self._items[digest] = (generation, self._values(row), self._values(row.user))
+
+    def restore(self, digest: str, generation: bytes | None) -> LoginSession | None:
+        item = self._items.get(digest)
+        if item is None or generation is None or item[0] != generation:
+            return None
+        row = self._restored(LoginSession, item[1])
+        set_committed_value(row, "user", self._restored(User, item[2]))  # as if loaded
+        return row
+
+
+_trusted_sign_ins = _TrustedSignIns()
 
 
 def needs_last_seen(row: LoginSession, now: datetime) -> bool:

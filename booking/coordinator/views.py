@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from booking.catalogue.models import ConsultationType
 from booking.core.audit import AuditEvent, sentences
+from booking.core.personal_pages import personal_page
 from booking.core.policy import coordinator_required
 from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
@@ -35,6 +36,7 @@ NO_LINK_SHOWN = 25
 
 @bp.get("/")
 @coordinator_required
+@personal_page
 def dashboard():
     """The coordinator's own clinic: today's bookings, holds, doctors, recent changes."""
     clinic = current_user.clinic

@@ -20,6 +20,7 @@ from booking.core.actions import apply, attempt
 from booking.core.errors import DomainError
 from booking.core.ids import id_value
 from booking.core.inputs import parse_day
+from booking.core.personal_pages import personal_page
 from booking.core.policy import coordinator_required
 from booking.core.templating import MODE_LABELS
 from booking.core.types import utcnow
@@ -99,6 +100,7 @@ def _holidays(first: date, last_exclusive: date) -> dict[date, str]:
 
 @bp.get("/week")
 @coordinator_required
+@personal_page
 def week():
     """Monday to Sunday as a time grid in Bangkok time: a column a day (one doctor's, or all
     doctors' side by side), bookings and holds with their expiry, leave, blocks, closures."""
@@ -144,6 +146,7 @@ def week():
 
 @bp.get("/day")
 @coordinator_required
+@personal_page
 def day():
     """One day as a time grid, a column per doctor: bookings, holds, leave, blocks, closures,
     and each doctor's working hours behind them (Bangkok time)."""

@@ -28,6 +28,7 @@ from booking.catalogue.models import Clinic, Condition, ConsultationType, Doctor
 from booking.core.actions import apply, attempt
 from booking.core.ids import id_value
 from booking.core.inputs import MAX_DAY, MIN_DAY, parse_day
+from booking.core.personal_pages import personal_page
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.core.zones import (
@@ -110,6 +111,7 @@ def choose_consultation():
 
 @bp.get("/book/<int:ctype_id>")
 @patient_required
+@personal_page
 def choose_slot(ctype_id: int):
     """Step 2: free times for a week, in the patient's zone with Bangkok time beside."""
     ctype = db.session.get(ConsultationType, ctype_id)
@@ -221,6 +223,7 @@ def hold_slot(ctype_id: int):
 
 @bp.get("/bookings")
 @patient_required
+@personal_page
 def my_bookings():
     """The patient's bookings, upcoming first."""
     rows = db.session.scalars(select(Booking).where(Booking.patient_id == current_user.id)

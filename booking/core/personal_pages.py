@@ -1,0 +1,224 @@
+"""Signed-in pages kept whole, per sign-in, while nothing in the database has changed.
+
+A coordinator's dashboard and week, or a patient's slot page and bookings, are read far more
+often than anything they show is written, and each costs tens of milliseconds to build. A page
+marked `@personal_page` is kept in this process's memory for the person, sign-in and session
+(language, currency, CSRF secret) that asked for it, the address, and the minute, and served
+again as it was while the database's *write generation* has not moved.
+
+The write generation is one random token in Redis, replaced after every transaction that wrote
+anything, from any process (web, worker, beat, a shell), so a cached page never shows data older
+than the last commit. It is global: any write anywhere makes every cached page be built again.
+That is coarse, but it needs no list of what each page reads, so a new query on a page can
+never go stale.
+
+The sign-in and the role are still checked on every request (the decorator sits under the
+view's access rule). A request with a message waiting (a flash), a bearer token or a long
+address is never served from or stored in the cache. Without Redis nothing is cached: another
+process's writes could not be seen. If Redis misses a bump (it is down), a page may be at most
+one minute (TTL_SECONDS) old."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import redis
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
+
+from booking.core.i18n import select_currency, select_locale
+from booking.core.types import utcnow
+
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "spinebridge:writes:generation"
+TTL_SECONDS = 60
+#: Longest address kept (a query string made up to fill the cache is not).
+MAX_PATH = 300
+#: Statements that change nothing; any other statement counts as a write (the safe default).
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SHOW", "BEGIN", "SET ", "PRAGMA")
+_WROTE = "spinebridge_wrote"
+_MEMO = "spinebridge.write_generation"
+
+#: The Redis of every app built in this process with the cache on (usually one): a write
+#: replaces the generation in each.
+_clients: dict[str, redis.Redis] = {}
+_after_commit = threading.local()
+
+
+# --- the write generation -------------------------------------------------------------------
+
+def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # noqa: ANN001
+    if not statement.lstrip()[:9].upper().startswith(_READS):
+        conn.info[_WROTE] = True
+
+
+def _on_commit(conn) -> None:  # noqa: ANN001
+    if conn.info.pop(_WROTE, False):
+        # Before the commit: the only hook a bare connection has. A session's commit bumps
+        # again after it (below), so a page built in between is never kept.
+        bump()
+        _after_commit.pending = True
+
+
+def _on_rollback(conn) -> None:  # noqa: ANN001
+    conn.info.pop(_WROTE, None)
+
+
+def _on_reset(dbapi_connection, connection_record, reset_state) -> None:  # noqa: ANN001, ARG001
+    connection_record.info.pop(_WROTE, None)  # returned to the pool (rolled back there)
+
+
+def _after_session_commit(_session: Session) -> None:
+    if getattr(_after_commit, "pending", False):
+        _after_commit.pending = False
+        bump()
+
+
+def bump() -> None:
+    """Make every cached page be built again (called after each commit that wrote)."""
+    for client in list(_clients.values()):
+        try:
+            client.set(GENERATION_KEY, uuid.uuid4().hex)
+        except redis.RedisError:
+            log.warning("could not move the write generation; cached pages may be up to "
+                        "%s s old", TTL_SECONDS, exc_info=True)
+
+
+def generation() -> bytes | None:
+    """The write generation as this request first read it (one Redis round trip a request),
+    or None without Redis (or when it does not answer): then nothing may be trusted."""
+    memo = request.environ if has_request_context() else {}
+    if _MEMO in memo:
+        return memo[_MEMO]
+    client = _client()
+    current = None
+    if client is not None:
+        try:
+            current = _generation(client)
+        except redis.RedisError:
+            log.warning("page cache unavailable; building the page", exc_info=True)
+    memo[_MEMO] = current
+    return current
+
+
+def _generation(client: redis.Redis) -> bytes:
+    current = client.get(GENERATION_KEY)
+    if current is None:  # a new or flushed Redis: start a generation no process has seen
+        client.set(GENERATION_KEY, uuid.uuid4().hex, nx=True)
+        current = client.get(GENERATION_KEY) or b""
+    return current
+
+
+# --- the pages kept in this process ---------------------------------------------------------
+
+class _Pages:
+    """Pages by key, each with the generation it was built at and a deadline; at most `limit`
+    bytes, the least recently used dropped first."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[bytes, str, float]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, generation: bytes) -> str | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] != generation or item[2] < time.monotonic():
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, generation: bytes, body: str, limit: int) -> None:
+        if len(body) > limit:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old[1])
+            self._items[key] = (generation, body, time.monotonic() + TTL_SECONDS)
+            self._size += len(body)
+            while self._size > limit:
+                _key, (_generation, dropped, _deadline) = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+
+_pages = _Pages()
+
+
+def _client() -> redis.Redis | None:
+    return _clients.get(current_app.config.get("REDIS_URL") or "") \
+        if current_app.config.get("PERSONAL_PAGE_CACHE", True) else None
+
+
+def _cacheable() -> bool:
+    return (request.method == "GET" and current_user.is_authenticated
+            and not g.get("api_token_auth") and "_flashes" not in session
+            and len(request.full_path) <= MAX_PATH)
+
+
+def _key() -> str:
+    """Who asks (the user and everything their session holds: the sign-in's token, the CSRF
+    secret, a chosen language or currency), for what, in which language and currency, when."""
+    parts = (request.endpoint, request.host_url, request.full_path, current_user.get_id(),
+             sorted((k, repr(v)) for k, v in session.items()), select_locale(),
+             select_currency(), utcnow().replace(second=0, microsecond=0).isoformat())
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve the page as built for this sign-in, while the database has not changed."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _cacheable():
+            return view(*args, **kwargs)
+        current = generation()  # read before the view reads anything (at sign-in, mostly)
+        if current is None:
+            return view(*args, **kwargs)
+        body = _pages.get(_key(), current)
+        if body is not None:
+            return body
+        body = view(*args, **kwargs)
+        if isinstance(body, str) and "_flashes" not in session:
+            # The key is taken again: building the page may have added the CSRF secret.
+            _pages.put(_key(), current, body,
+                       current_app.config.get("PERSONAL_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
+        return body
+
+    return wrapper
+
+
+def clear() -> None:
+    """Forget this process's pages (tests)."""
+    _pages.clear()
+
+
+def register(app: Flask) -> None:
+    """Follow every write of this process; keep pages when the app has Redis."""
+    url = app.config.get("REDIS_URL")
+    if url and app.config.get("PERSONAL_PAGE_CACHE", True) and url not in _clients:
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5)
+    if not event.contains(Engine, "before_cursor_execute", _note_write):
+        event.listen(Engine, "before_cursor_execute", _note_write)
+        event.listen(Engine, "commit", _on_commit)
+        event.listen(Engine, "rollback", _on_rollback)
+        event.listen(Pool, "reset", _on_reset)
+        event.listen(Session, "after_commit", _after_session_commit)

@@ -1,0 +1,164 @@
+"""Signed-in pages kept per sign-in (booking/core/personal_pages.py) and sign-ins read without
+SQL: both only while nothing in the database changed. Every write, from any path, shows on the
+next request; a sign-out or a suspension stops the very next one."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from booking.accounts import services as accounts
+from booking.catalogue.models import Doctor
+from booking.core import personal_pages
+from booking.extensions import db
+from tests.conftest import login, post_form
+from tests.scheduling.helpers import hold, screen, user
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
+                                reason="the write generation lives in Redis")
+
+
+class Statements:
+    """The SQL statements the app runs while the block is open."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        with app.app_context():
+            self.engine = db.engine
+        self.seen: list[str] = []
+
+    def _count(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        self.seen.append(statement)
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def test_a_repeated_page_runs_no_sql_and_a_new_hold_shows_at_once(as_role, app):
+    coordinator = as_role("coordinator")
+    first = coordinator.get("/coordinator/")
+    assert first.status_code == 200 and "No holds are waiting" in first.get_data(as_text=True)
+    with Statements(app) as seen:
+        again = coordinator.get("/coordinator/")
+    assert again.status_code == 200 and seen == []  # neither the sign-in nor the page read
+    assert again.get_data() == first.get_data()
+    assert again.headers["Cache-Control"] == "no-store"
+    with app.app_context():  # a write from outside any request (as a worker's would be)
+        screen("patient2@example.com")
+        booking = hold("patient2@example.com")
+        ref = booking.reference
+    page = coordinator.get("/coordinator/").get_data(as_text=True)
+    assert f"waiting-{ref}" in page and "No holds are waiting" not in page
+
+
+def test_a_core_statement_counts_as_a_write(as_role, app):
+    coordinator = as_role("coordinator")
+    assert "Dr. Renamed Person" not in coordinator.get("/coordinator/week").get_data(as_text=True)
+    with app.app_context():
+        clinic_id = user("coordinator@sukhumvit-spine.example.com").clinic_id
+        db.session.execute(update(Doctor).where(Doctor.clinic_id == clinic_id)
+                           .values(name="Dr. Renamed Person"))
+        db.session.commit()
+    assert "Dr. Renamed Person" in coordinator.get("/coordinator/week").get_data(as_text=True)
+    with app.app_context():  # and plain SQL through a bare connection
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE doctor SET name = 'Dr. Plain Statement' "
+                              "WHERE clinic_id = :c"), {"c": clinic_id})
+    assert "Dr. Plain Statement" in coordinator.get("/coordinator/week").get_data(as_text=True)
+
+
+def test_reading_moves_nothing_and_a_rolled_back_write_moves_nothing(as_role, app):
+    coordinator = as_role("coordinator")
+    coordinator.get("/coordinator/")
+    with app.app_context():
+        before = personal_pages._generation(personal_pages._clients[app.config["REDIS_URL"]])
+        db.session.scalars(select(Doctor)).all()
+        db.session.commit()  # a read-only transaction
+        db.session.execute(update(Doctor).values(name="Never"))
+        db.session.rollback()
+        after = personal_pages._generation(personal_pages._clients[app.config["REDIS_URL"]])
+    assert before == after
+    with Statements(app) as seen:
+        coordinator.get("/coordinator/")
+    assert seen == []
+
+
+def test_sign_out_and_suspension_stop_the_next_request(app, demo):
+    laptop, phone = app.test_client(), app.test_client()
+    for device in (laptop, phone):
+        assert login(device, demo["coordinator"], demo["password"]).status_code == 302
+        assert device.get("/coordinator/week").status_code == 200
+        assert device.get("/coordinator/week").status_code == 200  # now kept
+    # Signing out the laptop leaves the phone signed in, and the laptop out.
+    assert post_form(laptop, "/logout", {}, token_from="/coordinator/week").status_code == 302
+    assert laptop.get("/coordinator/week").status_code == 302
+    assert phone.get("/coordinator/week").status_code == 200
+    with app.app_context():
+        accounts.set_active(user(demo["admin"]), user(demo["coordinator"]), False)
+        db.session.commit()
+    answer = phone.get("/coordinator/week")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_a_changed_role_and_name_show_on_the_next_request(app, demo, as_role):
+    patient = as_role("patient")
+    assert patient.get("/bookings").status_code == 200
+    assert patient.get("/bookings").status_code == 200
+    with app.app_context():
+        user(demo["patient"]).name = "Jane Renamed"
+        db.session.commit()
+    page = patient.get("/bookings").get_data(as_text=True)
+    assert "Jane Renamed" in page
+    with app.app_context():
+        user(demo["patient"]).role = "admin"
+        db.session.commit()
+    assert patient.get("/bookings").status_code == 403  # a patient's page, no longer theirs
+
+
+def test_each_person_and_session_gets_their_own_page(as_role, app, demo):
+    ours, theirs = as_role("coordinator"), as_role("other_coordinator")
+    with app.app_context():
+        screen()
+        ref = hold().reference  # at the first clinic
+    for _ in range(2):
+        assert f"waiting-{ref}" in ours.get("/coordinator/").get_data(as_text=True)
+        assert f"waiting-{ref}" not in theirs.get("/coordinator/").get_data(as_text=True)
+    # Another language chosen in the session is another page.
+    english = ours.get("/coordinator/").get_data(as_text=True)
+    ours.get("/language/th?next=/coordinator/")
+    thai = ours.get("/coordinator/").get_data(as_text=True)
+    assert 'lang="th"' in thai and 'lang="en"' in english
+
+
+def test_a_waiting_message_is_shown_not_cached(as_role, app):
+    coordinator = as_role("coordinator")
+    coordinator.get("/coordinator/")
+    with coordinator.session_transaction() as session:
+        session["_flashes"] = [("success", "Saved a thing")]
+    assert "Saved a thing" in coordinator.get("/coordinator/").get_data(as_text=True)
+    assert "Saved a thing" not in coordinator.get("/coordinator/").get_data(as_text=True)
+
+
+def test_a_new_minute_builds_the_page_again(as_role, app, monkeypatch):
+    coordinator = as_role("coordinator")
+    coordinator.get("/coordinator/")
+    later = personal_pages.utcnow() + timedelta(minutes=1)
+    monkeypatch.setattr(personal_pages, "utcnow", lambda: later)
+    with Statements(app) as seen:
+        assert coordinator.get("/coordinator/").status_code == 200
+    assert seen  # read again
+
+
+def test_without_redis_nothing_is_kept(as_role, app, monkeypatch):
+    coordinator = as_role("coordinator")
+    monkeypatch.setitem(app.config, "PERSONAL_PAGE_CACHE", False)
+    coordinator.get("/coordinator/")
+    with Statements(app) as seen:
+        assert coordinator.get("/coordinator/").status_code == 200
+    assert seen
