@@ -15,7 +15,7 @@ from sqlalchemy import delete, event, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import tokens
@@ -325,39 +325,43 @@ def login_session_for(token: str, *, max_age: timedelta) -> LoginSession | None:
     return row
 
 
+def _snapshot(obj: object) -> dict:
+    """The column values of a loaded row (never the object, which its session expires)."""
+    return {a.key: getattr(obj, a.key) for a in sa_inspect(obj).mapper.column_attrs}
+
+
+def _restored(cls: type, values: dict):  # type: ignore[no-untyped-def]
+    """A row put back into the request's session from its snapshot, as if loaded (no SQL)."""
+    obj = sa_inspect(cls).class_manager.new_instance()
+    instance_dict(obj).update(values)
+    make_transient_to_detached(obj)  # persistent once added, all values as loaded
+    present = db.session.identity_map.get(instance_state(obj).key)
+    if present is not None:
+        return present
+    db.session.add(obj)
+    return obj
+
+
 class _TrustedSignIns:
-    """Sign-ins this process read, each with the write generation it was read at: the column
-    values of the row and of its user (never the objects, which their session expires), put
-    back into the request's session as if loaded (no SQL). At most LIMIT; then start again."""
+    """Sign-ins this process read, each with the write generation it was read at: snapshots
+    of the row and of its user. At most LIMIT; then start again."""
 
     LIMIT = 10_000
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[bytes, dict, dict]] = {}
 
-    @staticmethod
-    def _values(obj: object) -> dict:
-        return {a.key: getattr(obj, a.key) for a in sa_inspect(obj).mapper.column_attrs}
-
-    @staticmethod
-    def _restored(cls: type, values: dict):  # type: ignore[no-untyped-def]
-        obj = sa_inspect(cls).class_manager.new_instance()
-        for key, value in values.items():
-            setattr(obj, key, value)
-        make_transient_to_detached(obj)
-        return db.session.merge(obj, load=False)
-
     def keep(self, digest: str, generation: bytes, row: LoginSession) -> None:
         if len(self._items) >= self.LIMIT:
             self._items.clear()
-        self._items[digest] = (generation, self._values(row), self._values(row.user))
+        self._items[digest] = (generation, _snapshot(row), _snapshot(row.user))
 
     def restore(self, digest: str, generation: bytes | None) -> LoginSession | None:
         item = self._items.get(digest)
         if item is None or generation is None or item[0] != generation:
             return None
-        row = self._restored(LoginSession, item[1])
-        set_committed_value(row, "user", self._restored(User, item[2]))  # as if loaded
+        row = _restored(LoginSession, item[1])
+        set_committed_value(row, "user", _restored(User, item[2]))  # as if loaded
         return row
 
 
@@ -429,8 +433,9 @@ def revoke_api_token(actor: User, token_id: int) -> None:
 #: How long a process trusts a bearer token it has checked: a token revoked by another
 #: process stops working there within this many seconds (in the revoking process at once).
 API_TOKEN_TRUST_SECONDS = 5.0
-#: Token hash -> (trusted until, monotonic; user id), this process only.
-_trusted_tokens: dict[str, tuple[float, int]] = {}
+#: Token hash -> [trusted until (monotonic), user id, write generation, user snapshot],
+#: this process only.
+_trusted_tokens: dict[str, list] = {}
 _clock = time.monotonic
 
 
@@ -439,12 +444,19 @@ def user_for_api_token(token: str) -> User | None:
 
     The token row is read (and its last_used_at written) at most once per
     API_TOKEN_TRUST_SECONDS per process; in between only the user is loaded by id, so a
-    suspended account is refused at once, and a revoked token within those seconds."""
+    suspended account is refused at once, and a revoked token within those seconds. While the
+    database's write generation has not moved, not even the user is read: a suspension is a
+    write, and moves it."""
     digest = _token_hash(token)
     trusted = _trusted_tokens.get(digest)
     if trusted is not None and trusted[0] > _clock():
+        generation = personal_pages.generation()
+        if generation is not None and trusted[2] == generation:
+            return _restored(User, trusted[3])
         user = db.session.get(User, trusted[1])
         if user is not None and user.active:
+            if generation is not None:
+                trusted[2:] = [generation, _snapshot(user)]
             return user
         _trusted_tokens.pop(digest, None)
         return None
@@ -456,7 +468,7 @@ def user_for_api_token(token: str) -> User | None:
     row.last_used_at = utcnow()
     if len(_trusted_tokens) > 10_000:  # a bound, not a policy: start again
         _trusted_tokens.clear()
-    _trusted_tokens[digest] = (_clock() + API_TOKEN_TRUST_SECONDS, row.user_id)
+    _trusted_tokens[digest] = [_clock() + API_TOKEN_TRUST_SECONDS, row.user_id, None, None]
     return row.user
 
 

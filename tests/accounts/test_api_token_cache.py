@@ -4,6 +4,9 @@ account is refused at once."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from sqlalchemy import event, select, update
 
 from booking.accounts import services
@@ -84,3 +87,19 @@ def test_a_suspended_account_is_refused_at_once_even_with_a_trusted_token(app, d
                            .values(active=False))
         db.session.commit()
     assert client.get(API, headers=headers).status_code == 401
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
+                    reason="the write generation lives in Redis")
+def test_while_nothing_is_written_not_even_the_user_is_read(app, demo):
+    _, headers = _token(app, demo)
+    client = app.test_client()
+    _statements(app, client, headers)  # reads the token, writes last_used_at
+    _statements(app, client, headers)  # reads the user once more, at the new generation
+    status, third = _statements(app, client, headers)
+    assert status == 404 and not any("user_account" in s for s in third)
+    with app.app_context():  # a write anywhere: the user is read again
+        user(demo["patient"]).name = "Someone Else"
+        db.session.commit()
+    status, fourth = _statements(app, client, headers)
+    assert status == 404 and any("user_account" in s for s in fourth)

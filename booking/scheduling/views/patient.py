@@ -70,12 +70,16 @@ def booking_rules() -> dict:
 
 
 def chosen_slot() -> tuple[datetime, int] | None:
-    """The (UTC start, doctor id) a slot button posted, or None when it is not one of ours."""
+    """The (UTC start, doctor id) a slot button posted (`slot` = "start|doctor", as the
+    page's buttons send it, or `start` and `doctor`), or None when it is not one of ours."""
+    start_text, _sep, doctor_text = (request.form.get("slot") or "").partition("|")
+    if not start_text:
+        start_text, doctor_text = request.form.get("start", ""), request.form.get("doctor")
     try:
-        start = datetime.fromisoformat(request.form.get("start", ""))
+        start = datetime.fromisoformat(start_text[:40])
     except ValueError:
         return None
-    doctor_id = id_value(request.form.get("doctor"))
+    doctor_id = id_value(doctor_text)
     if start.tzinfo is None or doctor_id is None or not MIN_DAY < start.date() < MAX_DAY:
         return None  # (the margin of a day keeps the conversion to UTC from overflowing)
     return start.astimezone(UTC), doctor_id
