@@ -12,6 +12,7 @@ from icalendar import Calendar
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select, text
 
+from booking.core.types import utcnow
 from booking.core.zones import CLINIC_ZONE
 from booking.extensions import db
 from booking.scheduling import services as scheduling
@@ -26,7 +27,9 @@ from tests.travel.helpers import paid_booking
 
 def test_patient_plans_a_trip_on_a_phone(browser: Browser, app, live_server, demo, shot):
     with app.app_context():
-        booking = hold(demo["patient"], confirm=True, mode="in_person")
+        # Far enough ahead that landing two days before it is still to come.
+        booking = hold(demo["patient"], confirm=True, mode="in_person",
+                       after=utcnow() + timedelta(days=4))
         booking_id = booking.id
         day = booking.starts_at.astimezone(CLINIC_ZONE).date()
     phone = browser.new_context(**PHONE, timezone_id="America/New_York")

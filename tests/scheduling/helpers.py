@@ -34,11 +34,12 @@ def first_free(ctype: ConsultationType, *, after: datetime | None = None, doctor
 
 
 def hold(patient_email: str = "patient@example.com", clinic_slug: str = "sukhumvit-spine",
-         *, confirm: bool = False, consented: bool = False, mode: str = "video") -> Booking:
+         *, confirm: bool = False, consented: bool = False, mode: str = "video",
+         after: datetime | None = None) -> Booking:
     """Place a hold on the first free slot; with `consented` the patient also gives the
     consents (as the review step does), with `confirm` the clinic then confirms it; commits."""
     ctype = ctype_for(clinic_slug, mode)
-    slot = first_free(ctype)
+    slot = first_free(ctype, after=after)
     patient = user(patient_email)
     booking = services.place_hold(patient, patient=patient, ctype=ctype,
                                   doctor_id=slot.doctor_id, start=slot.start)

@@ -104,6 +104,14 @@ def two_days(app, demo) -> int:
         return plan(landing=in_days(2), wheelchair=True, interpreter="de", companion=True)
 
 
+@pytest.fixture()
+def three_days(app, demo) -> int:
+    """Jane lands in 3 days at 07:30 Bangkok: her pickup notice (48 h before) is still to come
+    at any hour the tests run (with 2 days it is due, and sent, after 07:30 Bangkok)."""
+    with app.app_context():
+        return plan(landing=in_days(3), wheelchair=True, interpreter="de", companion=True)
+
+
 # The board -------------------------------------------------------------------------------
 
 def test_board_lists_a_trip_landing_in_two_days_with_flight_bangkok_time_and_needs(
@@ -221,22 +229,22 @@ def test_letters_to_review_oldest_first_on_the_desk_and_counted_on_the_dashboard
 # Confirming a pickup ---------------------------------------------------------------------
 
 def test_confirming_the_pickup_stores_driver_audits_and_queues_the_pickup_notice(
-        app, as_role, two_days):
+        app, as_role, three_days):
     coordinator = as_role("coordinator")
-    done = confirm(coordinator, two_days)
+    done = confirm(coordinator, three_days)
     assert done.status_code == 303
-    assert done.headers["Location"].endswith(f"/clinic/travel#trip-{two_days}")
+    assert done.headers["Location"].endswith(f"/clinic/travel#trip-{three_days}")
     with app.app_context():
-        trip = trip_row(two_days)
+        trip = trip_row(three_days)
         assert trip.pickup_status == PickupStatus.CONFIRMED
         assert (trip.pickup_driver, trip.pickup_driver_phone, trip.pickup_vehicle_plate) == (
             "Somchai Jaidee", "+66812345678", "1กข 2345")
         event_row = db.session.scalar(select(AuditEvent).where(
             AuditEvent.action == "trip.pickup_confirmed"))
-        assert event_row.object_id == str(two_days) and event_row.actor_label == COORDINATOR
+        assert event_row.object_id == str(three_days) and event_row.actor_label == COORDINATOR
         assert event_row.after["driver_phone"] == "+66812345678"
         notices = db.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.about("trip", two_days),
+            OutboxMessage.about("trip", three_days),
             OutboxMessage.kind == "trip_pickup_details")).all()
         pending = [m for m in notices if m.status == "pending"]
         assert len(pending) == 1 and "Somchai Jaidee" in pending[0].payload["key"]
@@ -245,29 +253,29 @@ def test_confirming_the_pickup_stores_driver_audits_and_queues_the_pickup_notice
                    .total_seconds()) < 60
         assert any(m.kind == "trip_itinerary_changed" and m.status == "pending"
                    for m in db.session.scalars(select(OutboxMessage).where(
-                       OutboxMessage.about("trip", two_days))))
+                       OutboxMessage.about("trip", three_days))))
     html = coordinator.get("/clinic/travel").get_data(as_text=True)
-    card = html.split(f'data-testid="arrival-{two_days}"')[1].split("</article>")[0]
+    card = html.split(f'data-testid="arrival-{three_days}"')[1].split("</article>")[0]
     assert "Pickup confirmed" in card and "Somchai Jaidee" in card and "1กข 2345" in card
     assert "Confirm pickup" not in card and "Change the driver" in card
-    assert confirm(coordinator, two_days).status_code == 303  # already done: said, not redone
+    assert confirm(coordinator, three_days).status_code == 303  # already done: said, not redone
     with app.app_context():
         assert audits("trip.pickup_confirmed") == 1
 
 
 def test_a_confirmed_pickup_gets_another_driver_and_the_patient_new_details(
-        app, as_role, two_days):
+        app, as_role, three_days):
     coordinator = as_role("coordinator")
-    assert confirm(coordinator, two_days).status_code == 303
-    changed = confirm(coordinator, two_days, driver="Anan Rungruang")
+    assert confirm(coordinator, three_days).status_code == 303
+    changed = confirm(coordinator, three_days, driver="Anan Rungruang")
     assert changed.status_code == 303
     with app.app_context():
-        trip = trip_row(two_days)
+        trip = trip_row(three_days)
         assert trip.pickup_status == PickupStatus.CONFIRMED
         assert trip.pickup_driver == "Anan Rungruang"
         assert audits("trip.pickup_confirmed") == 2
         [pending] = db.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.about("trip", two_days), OutboxMessage.kind == "trip_pickup_details",
+            OutboxMessage.about("trip", three_days), OutboxMessage.kind == "trip_pickup_details",
             OutboxMessage.status == "pending")).all()
         assert "Anan Rungruang" in pending.payload["key"]
 
@@ -338,7 +346,7 @@ def test_nul_bytes_and_100_kb_inputs_are_refused_without_a_500(app, as_role, two
         assert trip_row(two_days).pickup_status == PickupStatus.REQUESTED
 
 
-def test_two_simultaneous_confirms_apply_once(app, demo, two_days):
+def test_two_simultaneous_confirms_apply_once(app, demo, three_days):
     first = app.test_client()
     assert login(first, COORDINATOR, demo["password"]).status_code == 302
     token = csrf_token(first, "/clinic/travel")
@@ -352,7 +360,7 @@ def test_two_simultaneous_confirms_apply_once(app, demo, two_days):
 
     def send(c) -> None:  # type: ignore[no-untyped-def]
         barrier.wait()
-        codes.append(c.post(f"/clinic/travel/trips/{two_days}/pickup", data={
+        codes.append(c.post(f"/clinic/travel/trips/{three_days}/pickup", data={
             "driver": "Somchai Jaidee", "driver_phone": "081 234 5678",
             "vehicle_plate": "1กข 2345", "csrf_token": token}).status_code)
 
@@ -365,7 +373,7 @@ def test_two_simultaneous_confirms_apply_once(app, demo, two_days):
     with app.app_context():
         assert audits("trip.pickup_confirmed") == 1
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.about("trip", two_days), OutboxMessage.kind == "trip_pickup_details",
+            OutboxMessage.about("trip", three_days), OutboxMessage.kind == "trip_pickup_details",
             OutboxMessage.status == "pending")) == 1
 
 
