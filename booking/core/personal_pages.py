@@ -32,6 +32,7 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, g, has_request_context, request, session
+from flask.globals import request_ctx
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -197,8 +198,9 @@ def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
         if body is not None:
             return body
         body = view(*args, **kwargs)
-        if isinstance(body, str) and "_flashes" not in session:
-            # The key is taken again: building the page may have added the CSRF secret.
+        if isinstance(body, str) and "_flashes" not in session and not request_ctx.flashes:
+            # Not a page that showed a message (it is shown once). The key is taken again:
+            # building the page may have added the CSRF secret.
             _pages.put(_key(), current, body,
                        current_app.config.get("PERSONAL_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         return body

@@ -162,3 +162,31 @@ def test_without_redis_nothing_is_kept(as_role, app, monkeypatch):
     with Statements(app) as seen:
         assert coordinator.get("/coordinator/").status_code == 200
     assert seen
+
+
+def test_a_page_that_shows_a_message_as_it_is_built_is_not_kept(app, demo, tmp_path):
+    from flask import flash, get_flashed_messages
+
+    from booking import create_app
+    from booking.core.policy import coordinator_required
+    from tests.conftest import make_config
+
+    other = create_app(make_config(str(tmp_path), SQLALCHEMY_DATABASE_URI=app.config[
+        "SQLALCHEMY_DATABASE_URI"], ENCRYPTION_KEYS=app.config["ENCRYPTION_KEYS"]))
+    shown = iter(range(1000))
+
+    @other.get("/noted")
+    @coordinator_required
+    @personal_pages.personal_page
+    def noted():
+        if next(shown) == 0:
+            flash("Only once")
+        return f"{get_flashed_messages()} {next(shown)}"
+
+    client = other.test_client()
+    assert login(client, demo["coordinator"], demo["password"]).status_code == 302
+    first = client.get("/noted").get_data(as_text=True)
+    second = client.get("/noted").get_data(as_text=True)
+    third = client.get("/noted").get_data(as_text=True)
+    assert "Only once" in first and "Only once" not in second
+    assert third == second  # an ordinary page is kept
