@@ -128,6 +128,11 @@ class Config:
     # nothing in the database changed (booking/core/personal_pages.py); needs Redis.
     PERSONAL_PAGE_CACHE = os.environ.get("PERSONAL_PAGE_CACHE", "1") != "0"
     PERSONAL_PAGE_CACHE_BYTES = 32 * 1024 * 1024
+    # gzip for the availability API when the client accepts it (Flask-Compress), only on the
+    # views marked with compress.compressed(); each cached answer is compressed once
+    # (its cache is set in create_app).
+    COMPRESS_REGISTER = False
+    COMPRESS_ALGORITHM = ["gzip"]
 
     # Languages and money
     LANGUAGES = {"en": "English", "th": "ไทย"}

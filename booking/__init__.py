@@ -88,6 +88,7 @@ def register_extensions(app: Flask) -> None:
     from booking.core.i18n import select_locale, select_timezone
     from booking.extensions import (
         babel,
+        compress,
         csrf,
         db,
         limiter,
@@ -108,6 +109,11 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
     page_cache.init_app(app)
+    from booking.scheduling.cache import CompressedCopies, compressed_copy_key
+
+    app.config.setdefault("COMPRESS_CACHE_BACKEND", CompressedCopies)
+    app.config.setdefault("COMPRESS_CACHE_KEY", compressed_copy_key)
+    compress.init_app(app)
     mail.init_app(app)
     force_https = app.config["FORCE_HTTPS"]
     # Talisman keeps its settings on the instance, so each app gets its own.

@@ -2,6 +2,7 @@
 
 from flask_babel import Babel
 from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -35,3 +36,5 @@ limiter = Limiter(key_func=get_remote_address)
 mail = Mail()
 #: Whole public pages for anonymous visitors (booking/catalogue/pagecache.py).
 page_cache = Cache()
+#: gzip for the large API answers that ask for it (availability); not every response.
+compress = Compress()

@@ -28,7 +28,7 @@ from booking.core.actions import transaction
 from booking.core.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from booking.core.types import utcnow
 from booking.core.zones import days_in_utc
-from booking.extensions import csrf, db
+from booking.extensions import compress, csrf, db
 from booking.payments import services as payments
 from booking.scheduling import cache as availability_cache
 from booking.scheduling import services
@@ -116,6 +116,7 @@ def _start_of(value: date | datetime, zone: ZoneInfo, *, end: bool = False) -> d
 @bp.arguments(schemas.AvailabilityQuerySchema, location="query")
 @bp.response(200, schemas.AvailabilitySchema)
 @answers(404, 422)
+@compress.compressed()
 def availability(args: dict):  # type: ignore[no-untyped-def]
     """Free slots for a consultation type, in the asked zone with Bangkok time beside."""
     ctype_id = args["consultation_type"]

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import redis
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -114,6 +114,7 @@ def cached_json(key: str, compute: Callable[[], object]) -> bytes:
         current = client.get(VERSION_KEY) or b"0"
         body = _local.get(body_key, current) if limit else None
         if body is not None:
+            _tag(body_key, current)
             return body
         hit = client.get(body_key)
     except redis.RedisError:
@@ -124,6 +125,7 @@ def cached_json(key: str, compute: Callable[[], object]) -> bytes:
         if stored_version == current:
             if limit:
                 _local.put(body_key, current, body, limit)
+            _tag(body_key, current)
             return body
     body = _dumps(compute())
     try:
@@ -132,7 +134,50 @@ def cached_json(key: str, compute: Callable[[], object]) -> bytes:
         log.warning("could not store availability in the cache", exc_info=True)
     if limit:
         _local.put(body_key, current, body, limit)
+    _tag(body_key, current)
     return body
+
+
+def _tag(body_key: str, version: bytes) -> None:
+    """Name the answer this request got, for its compressed copy (CompressedCopies)."""
+    g.availability_tag = f"{body_key}|{version.decode()}"
+
+
+def compressed_copy_key(_request) -> str:  # type: ignore[no-untyped-def]
+    """Flask-Compress's cache key: the cached answer's key and version, or "" (not kept)."""
+    return g.get("availability_tag", "")
+
+
+class CompressedCopies:
+    """Flask-Compress's cache backend: the gzip of each cached availability answer, made once
+    (a 60-day answer is ~1.1 MB of JSON, ~60 KB gzipped, and takes ~10 ms to compress). Kept
+    in this process by answer and version, at most LIMIT bytes, least recently used dropped
+    first; an answer that was not cached (no Redis) is compressed each time."""
+
+    LIMIT = 8 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def set(self, key: str, value: bytes) -> None:
+        if key.endswith(";") or len(value) > self.LIMIT:  # no answer named: not kept
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size += len(value) - (len(old) if old is not None else 0)
+            self._items[key] = value
+            while self._size > self.LIMIT:
+                _key, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
 
 
 def _dumps(value: object) -> bytes:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
@@ -146,3 +149,25 @@ def test_a_local_copy_lives_no_longer_than_the_redis_one(monkeypatch):
     assert copies.get("k", b"7") == b"answer"
     clock[0] += cache.TTL_SECONDS + 1
     assert copies.get("k", b"7") is None
+
+
+def test_a_client_that_accepts_gzip_gets_the_same_answer_compressed(client, app, demo):
+    _, slot, query = _query(app)
+    query = {**query, "to": (slot.start.date() + timedelta(days=13)).isoformat()}
+    plain = client.get("/api/v1/availability", query_string=query)
+    for _ in range(2):  # compressed once, then the kept copy (with Redis)
+        packed = client.get("/api/v1/availability", query_string=query,
+                            headers={"Accept-Encoding": "gzip"})
+        assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in packed.headers["Vary"]
+        assert len(packed.data) * 5 < len(plain.data)
+        assert json.loads(gzip.decompress(packed.data)) == plain.json
+    assert "Content-Encoding" not in plain.headers
+    # A hold changes the answer, and the compressed copy with it.
+    key = (slot.start.isoformat().replace("+00:00", "Z"), slot.doctor_id)
+    with app.app_context():
+        hold()
+    packed = client.get("/api/v1/availability", query_string=query,
+                        headers={"Accept-Encoding": "gzip"})
+    starts = {(s["start"], s["doctor"]) for s in json.loads(gzip.decompress(packed.data))["slots"]}
+    assert key not in starts and starts
