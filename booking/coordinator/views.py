@@ -35,8 +35,8 @@ NO_LINK_SHOWN = 25
 
 
 @bp.get("/")
-@coordinator_required
 @personal_page
+@coordinator_required
 def dashboard():
     """The coordinator's own clinic: today's bookings, holds, doctors, recent changes."""
     clinic = current_user.clinic

@@ -154,7 +154,8 @@ def no_store_when_personal(response):  # type: ignore[no-untyped-def]
     """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache."""
     if request.endpoint == "static" or sessionless(request):
         return response  # a file or the probe: nothing personal, and no user to load
-    if request.path.startswith("/api/") or current_user.is_authenticated:
+    if (request.path.startswith("/api/") or g.get("personal_page")
+            or current_user.is_authenticated):  # (a kept page: its user is not loaded)
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
     return response

@@ -39,7 +39,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
-from booking.core.i18n import select_currency, select_locale
 from booking.core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -130,11 +129,11 @@ class _Pages:
     bytes, the least recently used dropped first."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[bytes, str, float]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[bytes, tuple, float]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str, generation: bytes) -> str | None:
+    def get(self, key: str, generation: bytes) -> tuple | None:
         with self._lock:
             item = self._items.get(key)
             if item is None or item[0] != generation or item[2] < time.monotonic():
@@ -142,18 +141,19 @@ class _Pages:
             self._items.move_to_end(key)
             return item[1]
 
-    def put(self, key: str, generation: bytes, body: str, limit: int) -> None:
-        if len(body) > limit:
+    def put(self, key: str, generation: bytes, page: tuple, limit: int) -> None:
+        """`page` is (signed in until, body)."""
+        if len(page[1]) > limit:
             return
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self._size -= len(old[1])
-            self._items[key] = (generation, body, time.monotonic() + TTL_SECONDS)
-            self._size += len(body)
+                self._size -= len(old[1][1])
+            self._items[key] = (generation, page, time.monotonic() + TTL_SECONDS)
+            self._size += len(page[1])
             while self._size > limit:
                 _key, (_generation, dropped, _deadline) = self._items.popitem(last=False)
-                self._size -= len(dropped)
+                self._size -= len(dropped[1])
 
     def clear(self) -> None:
         with self._lock:
@@ -170,38 +170,51 @@ def _client() -> redis.Redis | None:
 
 
 def _cacheable() -> bool:
-    return (request.method == "GET" and current_user.is_authenticated
-            and not g.get("api_token_auth") and "_flashes" not in session
+    return (request.method == "GET" and bool(session.get("_user_id"))
+            and "Authorization" not in request.headers and "_flashes" not in session
             and len(request.full_path) <= MAX_PATH)
 
 
 def _key() -> str:
-    """Who asks (the user and everything their session holds: the sign-in's token, the CSRF
-    secret, a chosen language or currency), for what, in which language and currency, when."""
-    parts = (request.endpoint, request.host_url, request.full_path, current_user.get_id(),
-             sorted((k, repr(v)) for k, v in session.items()), select_locale(),
-             select_currency(), utcnow().replace(second=0, microsecond=0).isoformat())
+    """Who asks (everything their session holds: the sign-in's token, the CSRF secret, a chosen
+    language or currency), for what, when. What else decides the page (the user's role, clinic,
+    language and currency) is in the database, so in the generation; the browser's languages
+    are in the key for a user whose own language the site does not offer."""
+    parts = (request.endpoint, request.host_url, request.full_path,
+             sorted((k, repr(v)) for k, v in session.items()),
+             request.headers.get("Accept-Language", ""),
+             utcnow().replace(second=0, microsecond=0).isoformat())
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve the page as built for this sign-in, while the database has not changed."""
+    """Serve the page as built for this sign-in while the database has not changed.
+
+    Placed above the view's access rule: a page is only kept after the sign-in and the rule
+    passed and the page was built, and is served again, without loading the user, only while
+    nothing was written since (signing out, a suspension or a new role are writes) and the
+    sign-in has not reached its age limit."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _cacheable():
             return view(*args, **kwargs)
-        current = generation()  # read before the view reads anything (at sign-in, mostly)
+        current = generation()  # read before anything else is (the sign-in included)
         if current is None:
             return view(*args, **kwargs)
-        body = _pages.get(_key(), current)
-        if body is not None:
-            return body
+        kept = _pages.get(_key(), current)
+        if kept is not None and kept[0] > utcnow():
+            g.personal_page = True
+            return kept[1]
         body = view(*args, **kwargs)
-        if isinstance(body, str) and "_flashes" not in session and not request_ctx.flashes:
+        row = getattr(current_user, "login_session", None)
+        if (isinstance(body, str) and row is not None
+                and current_user.get_id() == session.get("_user_id")
+                and "_flashes" not in session and not request_ctx.flashes):
             # Not a page that showed a message (it is shown once). The key is taken again:
             # building the page may have added the CSRF secret.
-            _pages.put(_key(), current, body,
+            signed_in_until = row.created_at + current_app.config["REMEMBER_COOKIE_DURATION"]
+            _pages.put(_key(), current, (signed_in_until, body),
                        current_app.config.get("PERSONAL_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         return body
 

@@ -190,3 +190,29 @@ def test_a_page_that_shows_a_message_as_it_is_built_is_not_kept(app, demo, tmp_p
     third = client.get("/noted").get_data(as_text=True)
     assert "Only once" in first and "Only once" not in second
     assert third == second  # an ordinary page is kept
+
+
+def test_a_kept_page_ends_with_its_sign_in(app, as_role, monkeypatch):
+    import time
+
+    from booking.accounts.models import LoginSession
+
+    coordinator = as_role("coordinator")
+    with app.app_context():
+        created = db.session.scalar(select(LoginSession.created_at))
+    monkeypatch.setitem(app.config, "REMEMBER_COOKIE_DURATION",
+                        personal_pages.utcnow() - created + timedelta(seconds=2))
+    assert coordinator.get("/coordinator/").status_code == 200  # kept until the age limit
+    time.sleep(2.5)
+    answer = coordinator.get("/coordinator/")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_a_kept_page_is_only_ever_served_to_its_own_session(app, as_role, demo):
+    coordinator = as_role("coordinator")
+    assert coordinator.get("/coordinator/").status_code == 200
+    # The same page for someone signed in as a patient, or not at all, is refused as before.
+    patient = as_role("patient")
+    assert patient.get("/coordinator/").status_code == 403
+    stranger = app.test_client()
+    assert stranger.get("/coordinator/").status_code == 302

@@ -99,8 +99,8 @@ def _holidays(first: date, last_exclusive: date) -> dict[date, str]:
 
 
 @bp.get("/week")
-@coordinator_required
 @personal_page
+@coordinator_required
 def week():
     """Monday to Sunday as a time grid in Bangkok time: a column a day (one doctor's, or all
     doctors' side by side), bookings and holds with their expiry, leave, blocks, closures."""
@@ -145,8 +145,8 @@ def week():
 
 
 @bp.get("/day")
-@coordinator_required
 @personal_page
+@coordinator_required
 def day():
     """One day as a time grid, a column per doctor: bookings, holds, leave, blocks, closures,
     and each doctor's working hours behind them (Bangkok time)."""

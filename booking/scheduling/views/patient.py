@@ -114,8 +114,8 @@ def choose_consultation():
 
 
 @bp.get("/book/<int:ctype_id>")
-@patient_required
 @personal_page
+@patient_required
 def choose_slot(ctype_id: int):
     """Step 2: free times for a week, in the patient's zone with Bangkok time beside."""
     ctype = db.session.get(ConsultationType, ctype_id)
@@ -226,8 +226,8 @@ def hold_slot(ctype_id: int):
 
 
 @bp.get("/bookings")
-@patient_required
 @personal_page
+@patient_required
 def my_bookings():
     """The patient's bookings, upcoming first."""
     rows = db.session.scalars(select(Booking).where(Booking.patient_id == current_user.id)
