@@ -170,9 +170,11 @@ def _client() -> redis.Redis | None:
 
 
 def _cacheable() -> bool:
-    return (request.method == "GET" and bool(session.get("_user_id"))
-            and "Authorization" not in request.headers and "_flashes" not in session
-            and len(request.full_path) <= MAX_PATH)
+    environ = request.environ
+    return (environ["REQUEST_METHOD"] == "GET" and bool(session.get("_user_id"))
+            and "HTTP_AUTHORIZATION" not in environ and "_flashes" not in session
+            and len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
+            <= MAX_PATH)
 
 
 def _key() -> str:
@@ -180,9 +182,11 @@ def _key() -> str:
     language or currency), for what, when. What else decides the page (the user's role, clinic,
     language and currency) is in the database, so in the generation; the browser's languages
     are in the key for a user whose own language the site does not offer."""
-    parts = (request.endpoint, request.host_url, request.full_path,
+    environ = request.environ  # as sent (werkzeug's parsed forms cost more than the rest)
+    parts = (request.endpoint, environ["wsgi.url_scheme"], environ.get("HTTP_HOST"),
+             environ.get("SCRIPT_NAME"), environ.get("PATH_INFO"), environ.get("QUERY_STRING"),
              sorted((k, repr(v)) for k, v in session.items()),
-             request.headers.get("Accept-Language", ""),
+             environ.get("HTTP_ACCEPT_LANGUAGE", ""),
              utcnow().replace(second=0, microsecond=0).isoformat())
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
