@@ -23,9 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -39,6 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
+from booking.core.copies import VersionedCopies
 from booking.core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -124,44 +123,8 @@ def _generation(client: redis.Redis) -> bytes:
 
 # --- the pages kept in this process ---------------------------------------------------------
 
-class _Pages:
-    """Pages by key, each with the generation it was built at and a deadline; at most `limit`
-    bytes, the least recently used dropped first."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[bytes, tuple, float]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str, generation: bytes) -> tuple | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] != generation or item[2] < time.monotonic():
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def put(self, key: str, generation: bytes, page: tuple, limit: int) -> None:
-        """`page` is (signed in until, body)."""
-        if len(page[1]) > limit:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= len(old[1][1])
-            self._items[key] = (generation, page, time.monotonic() + TTL_SECONDS)
-            self._size += len(page[1])
-            while self._size > limit:
-                _key, (_generation, dropped, _deadline) = self._items.popitem(last=False)
-                self._size -= len(dropped[1])
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._size = 0
-
-
-_pages = _Pages()
+#: Pages by key, each as (signed in until, body) with the generation it was built at.
+_pages = VersionedCopies(TTL_SECONDS, size=lambda page: len(page[1]))
 
 
 def _client() -> redis.Redis | None:

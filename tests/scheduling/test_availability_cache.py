@@ -125,9 +125,9 @@ def test_a_change_committed_by_another_process_is_seen_despite_this_process_copy
 
 
 def test_this_process_keeps_at_most_its_byte_limit_of_answers():
-    from booking.scheduling.cache import _LocalCopies
+    from booking.core.copies import VersionedCopies
 
-    copies = _LocalCopies()
+    copies = VersionedCopies(60)
     for n in range(5):
         copies.put(f"k{n}", b"1", b"x" * 40, limit=100)
     assert copies.get("k4", b"1") and copies.get("k3", b"1")
@@ -140,11 +140,13 @@ def test_this_process_keeps_at_most_its_byte_limit_of_answers():
 def test_a_local_copy_lives_no_longer_than_the_redis_one(monkeypatch):
     """A lost version bump or a Redis restart (its counter starts again) cannot keep an old
     answer in a process for ever: a local copy expires like the Redis one."""
+    from booking.core import copies as kept
     from booking.scheduling import cache
 
-    copies = cache._LocalCopies()
+    assert cache._local.ttl == cache.TTL_SECONDS
+    copies = kept.VersionedCopies(cache.TTL_SECONDS)
     clock = [1000.0]
-    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
     copies.put("k", b"7", b"answer", limit=1024)
     assert copies.get("k", b"7") == b"answer"
     clock[0] += cache.TTL_SECONDS + 1
