@@ -12,11 +12,14 @@ than the last commit. It is global: any write anywhere makes every cached page b
 That is coarse, but it needs no list of what each page reads, so a new query on a page can
 never go stale.
 
-The sign-in and the role are still checked on every request (the decorator sits under the
-view's access rule). A request with a message waiting (a flash), a bearer token or a long
-address is never served from or stored in the cache. Without Redis nothing is cached: another
-process's writes could not be seen. If Redis misses a bump (it is down), a page may be at most
-one minute (TTL_SECONDS) old."""
+A page is kept only after the sign-in and the view's access rule passed and the page was
+built; it is served again without loading the user (the decorator sits above the access rule),
+which is safe because signing out, a suspension or a changed role is a write, and a kept page
+ends with its sign-in's age limit. The sign-in itself is read without SQL while the generation
+holds (accounts/services.py). A request with a message waiting (a flash), a bearer token or a
+long address is never served from or stored in the cache. Without Redis nothing is cached:
+another process's writes could not be seen. If Redis misses a bump (it is down), a page may be
+at most one minute (TTL_SECONDS) old."""
 
 from __future__ import annotations
 
