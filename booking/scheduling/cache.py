@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import redis
@@ -118,34 +116,21 @@ def compressed_copy_key(_request) -> str:  # type: ignore[no-untyped-def]
 
 class CompressedCopies:
     """Flask-Compress's cache backend: the gzip of each cached availability answer, made once
-    (a 60-day answer is ~1.1 MB of JSON, ~60 KB gzipped, and takes ~10 ms to compress). Kept
-    in this process by answer and version, at most LIMIT bytes, least recently used dropped
-    first; an answer that was not cached (no Redis) is compressed each time."""
+    (a 60-day answer is ~1.1 MB of JSON, ~27 KB gzipped, and takes ~10 ms to compress). Kept
+    in this process by answer and version (both in the key), at most LIMIT bytes; an answer
+    that was not cached (no Redis) has no key and is compressed each time."""
 
     LIMIT = 8 * 1024 * 1024
 
     def __init__(self) -> None:
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._copies = VersionedCopies(TTL_SECONDS)
 
     def get(self, key: str) -> bytes | None:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
+        return self._copies.get(key, b"")
 
     def set(self, key: str, value: bytes) -> None:
-        if key.endswith(";") or len(value) > self.LIMIT:  # no answer named: not kept
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._size += len(value) - (len(old) if old is not None else 0)
-            self._items[key] = value
-            while self._size > self.LIMIT:
-                _key, dropped = self._items.popitem(last=False)
-                self._size -= len(dropped)
+        if not key.endswith(";"):  # "gzip;": no answer named
+            self._copies.put(key, b"", value, self.LIMIT)
 
 
 def _dumps(value: object) -> bytes:
