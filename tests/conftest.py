@@ -3,6 +3,7 @@ migrations), a real SMTP sink, rows deleted after each test, and helpers to sign
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -14,7 +15,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 from booking import create_app
@@ -191,3 +192,20 @@ def as_role(app: Flask, demo: dict):
 
 def location_path(response) -> str:
     return urlsplit(response.headers["Location"]).path
+
+
+@contextlib.contextmanager
+def sql_statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs while the block is open (any thread)."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from booking.accounts import services
 from booking.accounts.models import ApiToken, User
 from booking.core.types import utcnow
 from booking.extensions import db
+from tests.conftest import sql_statements
 from tests.scheduling.helpers import user
 
 API = "/api/v1/bookings/999999"  # 404 when signed in (no such booking), 401 when not
@@ -26,18 +27,8 @@ def _token(app, demo) -> tuple[str, dict]:
 
 
 def _statements(app, client, headers) -> tuple[int, list[str]]:
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(app) as seen:
         status = client.get(API, headers=headers).status_code
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return status, seen
 
 

@@ -8,43 +8,24 @@ import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from booking.accounts import services as accounts
 from booking.catalogue.models import Doctor
 from booking.core import personal_pages
 from booking.extensions import db
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, sql_statements
 from tests.scheduling.helpers import hold, screen, user
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
                                 reason="the write generation lives in Redis")
 
 
-class Statements:
-    """The SQL statements the app runs while the block is open."""
-
-    def __init__(self, app) -> None:  # noqa: ANN001
-        with app.app_context():
-            self.engine = db.engine
-        self.seen: list[str] = []
-
-    def _count(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
-        self.seen.append(statement)
-
-    def __enter__(self) -> list[str]:
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self.seen
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-
 def test_a_repeated_page_runs_no_sql_and_a_new_hold_shows_at_once(as_role, app):
     coordinator = as_role("coordinator")
     first = coordinator.get("/coordinator/")
     assert first.status_code == 200 and "No holds are waiting" in first.get_data(as_text=True)
-    with Statements(app) as seen:
+    with sql_statements(app) as seen:
         again = coordinator.get("/coordinator/")
     assert again.status_code == 200 and seen == []  # neither the sign-in nor the page read
     assert again.get_data() == first.get_data()
@@ -84,7 +65,7 @@ def test_reading_moves_nothing_and_a_rolled_back_write_moves_nothing(as_role, ap
         db.session.rollback()
         after = personal_pages._generation(personal_pages._clients[app.config["REDIS_URL"]])
     assert before == after
-    with Statements(app) as seen:
+    with sql_statements(app) as seen:
         coordinator.get("/coordinator/")
     assert seen == []
 
@@ -150,7 +131,7 @@ def test_a_new_minute_builds_the_page_again(as_role, app, monkeypatch):
     coordinator.get("/coordinator/")
     later = personal_pages.utcnow() + timedelta(minutes=1)
     monkeypatch.setattr(personal_pages, "utcnow", lambda: later)
-    with Statements(app) as seen:
+    with sql_statements(app) as seen:
         assert coordinator.get("/coordinator/").status_code == 200
     assert seen  # read again
 
@@ -159,7 +140,7 @@ def test_without_redis_nothing_is_kept(as_role, app, monkeypatch):
     coordinator = as_role("coordinator")
     monkeypatch.setitem(app.config, "PERSONAL_PAGE_CACHE", False)
     coordinator.get("/coordinator/")
-    with Statements(app) as seen:
+    with sql_statements(app) as seen:
         assert coordinator.get("/coordinator/").status_code == 200
     assert seen
 

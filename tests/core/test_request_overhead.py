@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 from flask import Response
 from flask_talisman import Talisman
-from sqlalchemy import event
 
 from booking import create_app
-from booking.extensions import db
-from tests.conftest import login, make_config
+from tests.conftest import login, make_config, sql_statements
 
 SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
             "Referrer-Policy", "Permissions-Policy", "Strict-Transport-Security")
@@ -52,18 +50,8 @@ def test_healthz_answers_with_its_headers_without_session_user_or_database(app, 
     client = app.test_client()
     login(client, demo["patient"], demo["password"])
     cookie = client.get_cookie("session").value
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(app) as seen:
         response = client.get("/healthz")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200 and response.json == {"status": "ok"}
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
