@@ -392,3 +392,44 @@ def test_the_booking_time_leads_with_the_viewers_clock(as_role, app, role, first
     if role != "patient":
         local = page[page.index('data-testid="when-local"'):][:200]
         assert "Patient's time:" in local and "(America/New York)" in local
+
+
+@pytest.mark.parametrize("kind", ["garbage", "no doctor", "other clinic's doctor", "100 KB",
+                                  "emoji", "only a bar"])
+def test_a_bad_slot_button_value_sends_the_patient_back_to_the_times(as_role, app, kind):
+    """The slot page's buttons send slot=start|doctor: anything else is a clear message."""
+    with app.app_context():
+        screen()
+        ctype = ctype_for()
+        slot = first_free(ctype)
+        other = first_free(ctype_for("silom-pain-rehab")).doctor_id
+        ctype_id, start = ctype.id, slot.start.isoformat()
+    value = {"garbage": "not-a-time|1", "no doctor": f"{start}|",
+             "other clinic's doctor": f"{start}|{other}", "100 KB": start + "|" + "9" * 100_000,
+             "emoji": "🦴|🦴", "only a bar": "|"}[kind]
+    client = as_role("patient")
+    response = post_form(client, f"/book/{ctype_id}/hold", {"slot": value},
+                         token_from=f"/book/{ctype_id}")
+    assert response.status_code == 302 and f"/book/{ctype_id}" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "alert-danger" in page
+    with app.app_context():
+        assert db.session.scalar(select(Booking).where(
+            Booking.patient_id == user("patient@example.com").id)) is None
+
+
+def test_the_slot_button_value_holds_that_time(as_role, app):
+    with app.app_context():
+        screen()
+        ctype = ctype_for()
+        slot = first_free(ctype)
+        ctype_id, value = ctype.id, f"{slot.start.isoformat()}|{slot.doctor_id}"
+        wanted = (slot.start, slot.doctor_id)
+    client = as_role("patient")
+    response = post_form(client, f"/book/{ctype_id}/hold", {"slot": value},
+                         token_from=f"/book/{ctype_id}")
+    assert response.status_code == 302 and "/bookings/" in response.headers["Location"]
+    with app.app_context():
+        held = db.session.scalar(select(Booking).where(
+            Booking.patient_id == user("patient@example.com").id))
+        assert (held.starts_at, held.doctor_id) == wanted
