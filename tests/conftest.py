@@ -6,8 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,12 +22,14 @@ from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 from booking import create_app
-from booking.core import personal_pages
+from booking.core import personal_pages, versions
 from booking.extensions import db, limiter, page_cache
 from config import TestConfig
 from stripe_standin import StandIn
 from stripe_standin import serve as serve_standin
 from tests.mailsink import MailSink
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 
@@ -120,6 +125,7 @@ def _isolation(app: Flask, mail_sink: MailSink) -> Iterator[None]:
         # The test Redis database is ours alone: forget cached availability and limits, whose
         # keys would otherwise outlive the rows they describe.
         redis.Redis.from_url(TestConfig.REDIS_URL).flushdb()
+        versions.forget_all()  # what this process knew of the emptied keys
 
 
 @pytest.fixture()
@@ -209,3 +215,13 @@ def sql_statements(app: Flask) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def bump_in_another_process(url: str, key: str, command: str, *args: str) -> None:
+    """Change a version key as another process (a worker, another web server) would:
+    `command` (e.g. "incr", "set") on `key`, told to every process (core/versions.py)."""
+    code = ("import sys; from booking.core import versions; url, key, command, *args = "
+            "sys.argv[1:]; versions.of(url).changed(key, lambda pipe: "
+            "getattr(pipe, command)(key, *args))")
+    subprocess.run([sys.executable, "-c", code, url, key, command, *args], check=True,
+                   cwd=ROOT, timeout=60)

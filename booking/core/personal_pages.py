@@ -8,9 +8,10 @@ again as it was while the database's *write generation* has not moved.
 
 The write generation is one random token in Redis, replaced after every transaction that wrote
 anything, from any process (web, worker, beat, a shell), so a cached page never shows data older
-than the last commit. It is global: any write anywhere makes every cached page be built again.
-That is coarse, but it needs no list of what each page reads, so a new query on a page can
-never go stale.
+than the last commit (another process's commit is seen within milliseconds: each process knows
+the generation without asking Redis every request, and is told when it moves, core/versions.py).
+It is global: any write anywhere makes every cached page be built again. That is coarse, but
+it needs no list of what each page reads, so a new query on a page can never go stale.
 
 A page is kept only after the sign-in and the view's access rule passed and the page was
 built; it is served again without loading the user (the decorator sits above the access rule),
@@ -40,6 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
+from booking.core import versions
 from booking.core.copies import VersionedCopies
 from booking.core.types import utcnow
 
@@ -56,7 +58,7 @@ _MEMO = "spinebridge.write_generation"
 
 #: The Redis of every app built in this process with the cache on (usually one): a write
 #: replaces the generation in each.
-_clients: dict[str, redis.Redis] = {}
+_urls: set[str] = set()
 _after_commit = threading.local()
 
 
@@ -91,32 +93,34 @@ def _after_session_commit(_session: Session) -> None:
 
 def bump() -> None:
     """Make every cached page be built again (called after each commit that wrote)."""
-    for client in list(_clients.values()):
+    for url in list(_urls):
         try:
-            client.set(GENERATION_KEY, uuid.uuid4().hex)
+            versions.of(url).changed(
+                GENERATION_KEY, lambda pipe: pipe.set(GENERATION_KEY, uuid.uuid4().hex))
         except redis.RedisError:
             log.warning("could not move the write generation; cached pages may be up to "
                         "%s s old", TTL_SECONDS, exc_info=True)
 
 
 def generation() -> bytes | None:
-    """The write generation as this request first read it (one Redis round trip a request),
-    or None without Redis (or when it does not answer): then nothing may be trusted."""
+    """The write generation as this request first read it (as this process knows it, see
+    core/versions.py), or None without Redis (or when it does not answer): then nothing may
+    be trusted."""
     memo = request.environ if has_request_context() else {}
     if _MEMO in memo:
         return memo[_MEMO]
-    client = _client()
+    url = _url()
     current = None
-    if client is not None:
+    if url is not None:
         try:
-            current = _generation(client)
+            current = versions.of(url).get(GENERATION_KEY, _generation)
         except redis.RedisError:
             log.warning("page cache unavailable; building the page", exc_info=True)
     memo[_MEMO] = current
     return current
 
 
-def _generation(client: redis.Redis) -> bytes:
+def _generation(client: redis.Redis, _key: str) -> bytes:
     current = client.get(GENERATION_KEY)
     if current is None:  # a new or flushed Redis: start a generation no process has seen
         client.set(GENERATION_KEY, uuid.uuid4().hex, nx=True)
@@ -130,9 +134,10 @@ def _generation(client: redis.Redis) -> bytes:
 _pages = VersionedCopies(TTL_SECONDS, size=lambda page: len(page[1]))
 
 
-def _client() -> redis.Redis | None:
-    return _clients.get(current_app.config.get("REDIS_URL") or "") \
-        if current_app.config.get("PERSONAL_PAGE_CACHE", True) else None
+def _url() -> str | None:
+    url = current_app.config.get("REDIS_URL") or ""
+    return url if url in _urls and current_app.config.get("PERSONAL_PAGE_CACHE", True) \
+        else None
 
 
 def _cacheable() -> bool:
@@ -199,8 +204,8 @@ def clear() -> None:
 def register(app: Flask) -> None:
     """Follow every write of this process; keep pages when the app has Redis."""
     url = app.config.get("REDIS_URL")
-    if url and app.config.get("PERSONAL_PAGE_CACHE", True) and url not in _clients:
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5)
+    if url and app.config.get("PERSONAL_PAGE_CACHE", True):
+        _urls.add(url)
     if not event.contains(Engine, "before_cursor_execute", _note_write):
         event.listen(Engine, "before_cursor_execute", _note_write)
         event.listen(Engine, "commit", _on_commit)

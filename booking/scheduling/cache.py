@@ -3,7 +3,8 @@
 Every change that frees or takes time (a hold, a cancellation, a plan, leave, a holiday, a
 consultation type or doctor switched off) marks the schedule changed; after the commit, one
 version number goes up, and cached answers of an older version are never served again (they
-expire on their own). A hit costs one Redis round trip and no SQL. A stale slot can still be
+expire on their own). A hit costs no SQL, and no Redis round trip while the version has not
+moved (core/versions.py). A stale slot can still be
 offered for a moment by another process, but never double-booked: holds check live data and
 the database refuses overlaps."""
 
@@ -18,6 +19,7 @@ from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from booking.core import versions
 from booking.core.copies import VersionedCopies
 from booking.extensions import db
 
@@ -50,7 +52,8 @@ def _bump_after_commit(session: Session) -> None:
     if client is None:
         return
     try:
-        client.incr(VERSION_KEY)
+        versions.of(current_app.config["REDIS_URL"]).changed(
+            VERSION_KEY, lambda pipe: pipe.incr(VERSION_KEY))
     except redis.RedisError:
         log.warning("could not invalidate the availability cache", exc_info=True)
 
@@ -68,16 +71,17 @@ _local = VersionedCopies(TTL_SECONDS)
 
 
 def cached_json(key: str, compute: Callable[[], object]) -> bytes:
-    """`compute()`'s result as JSON bytes. The version is always asked of Redis (so a change
-    committed by any process is seen at once); the body comes from this process's copy when it
-    is of that version, else from Redis, else it is computed."""
+    """`compute()`'s result as JSON bytes. The version is as this process knows it: read from
+    Redis, and read again once any process changed it (core/versions.py), so a change committed
+    anywhere is seen within milliseconds; the body comes from this process's copy when it is of
+    that version, else from Redis, else it is computed."""
     client = _client()
     if client is None:
         return _dumps(compute())
     body_key = f"spinebridge:availability:{key}"
     limit = current_app.config.get("AVAILABILITY_LOCAL_CACHE_BYTES", 32 * 1024 * 1024)
     try:
-        current = client.get(VERSION_KEY) or b"0"
+        current = versions.of(current_app.config["REDIS_URL"]).get(VERSION_KEY) or b"0"
         body = _local.get(body_key, current) if limit else None
         if body is not None:
             _tag(body_key, current)

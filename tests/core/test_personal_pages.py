@@ -5,16 +5,18 @@ next request; a sign-out or a suspension stops the very next one."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 from sqlalchemy import select, text, update
 
 from booking.accounts import services as accounts
 from booking.catalogue.models import Doctor
 from booking.core import personal_pages
 from booking.extensions import db
-from tests.conftest import login, post_form, sql_statements
+from tests.conftest import bump_in_another_process, login, post_form, sql_statements
 from tests.scheduling.helpers import hold, screen, user
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
@@ -54,16 +56,43 @@ def test_a_core_statement_counts_as_a_write(as_role, app):
     assert "Dr. Plain Statement" in coordinator.get("/coordinator/week").get_data(as_text=True)
 
 
+def test_a_write_committed_by_another_process_shows_within_moments(as_role, app, monkeypatch):
+    """Another process (a worker, the other web server) commits and moves the generation; this
+    process knows the generation without asking Redis each request, and is told it moved."""
+    now = personal_pages.utcnow()
+    monkeypatch.setattr(personal_pages, "utcnow", lambda: now)  # no new minute mid-test
+    coordinator = as_role("coordinator")
+    coordinator.get("/coordinator/week")
+    with app.app_context():
+        clinic_id = user("coordinator@sukhumvit-spine.example.com").clinic_id
+        raw = db.engine.raw_connection()  # not this process's engine events: as elsewhere
+        try:
+            raw.cursor().execute("UPDATE doctor SET name = 'Dr. Elsewhere' WHERE clinic_id = "
+                                 + str(int(clinic_id)))
+            raw.commit()
+        finally:
+            raw.close()
+    assert "Dr. Elsewhere" not in coordinator.get("/coordinator/week").get_data(as_text=True)
+    bump_in_another_process(app.config["REDIS_URL"], personal_pages.GENERATION_KEY, "set",
+                            "moved-elsewhere")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "Dr. Elsewhere" not in (
+            page := coordinator.get("/coordinator/week").get_data(as_text=True)):
+        time.sleep(0.01)
+    assert "Dr. Elsewhere" in page
+
+
 def test_reading_moves_nothing_and_a_rolled_back_write_moves_nothing(as_role, app):
     coordinator = as_role("coordinator")
     coordinator.get("/coordinator/")
     with app.app_context():
-        before = personal_pages._generation(personal_pages._clients[app.config["REDIS_URL"]])
+        stored = redis.Redis.from_url(app.config["REDIS_URL"])
+        before = stored.get(personal_pages.GENERATION_KEY)
         db.session.scalars(select(Doctor)).all()
         db.session.commit()  # a read-only transaction
         db.session.execute(update(Doctor).values(name="Never"))
         db.session.rollback()
-        after = personal_pages._generation(personal_pages._clients[app.config["REDIS_URL"]])
+        after = stored.get(personal_pages.GENERATION_KEY)
     assert before == after
     with sql_statements(app) as seen:
         coordinator.get("/coordinator/")
