@@ -32,7 +32,7 @@ from booking.extensions import compress, csrf, db
 from booking.payments import services as payments
 from booking.scheduling import cache as availability_cache
 from booking.scheduling import services
-from booking.scheduling.availability import find_slots
+from booking.scheduling.availability import answer_lasts_until, find_slots
 from booking.scheduling.consent import CONSENTS
 from booking.screening import services as screening_services
 from booking.screening.questions import ODI_SECTIONS
@@ -134,20 +134,20 @@ def availability(args: dict):  # type: ignore[no-untyped-def]
     if end - start > timedelta(days=max_days):
         raise invalid("to", _("Ask for at most %(days)s days at a time.", days=max_days))
     doctors = [args["doctor"]] if args.get("doctor") is not None else None
-    # The minimum notice moves with the clock: cache per minute so a cached answer never
-    # offers a slot that became too soon more than a minute ago.
-    key = (f"{ctype_id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}:"
-           f"{now.replace(second=0, microsecond=0).isoformat()}")
+    # The minimum notice and the horizon move with the clock: an answer is kept only until
+    # the clock could change it (answer_lasts_until), or a schedule change.
+    key = f"{ctype_id}:{doctors}:{start.isoformat()}:{end.isoformat()}:{zone_name}"
 
-    def compute() -> dict:
+    def compute() -> tuple[dict, datetime | None]:
         ctype = db.session.get(ConsultationType, ctype_id)
         if not services.bookable_type(ctype):
             abort(404)  # nothing is cached for a type that is not offered
         slots = find_slots(ctype, start=start, end=end, now=now, doctor_ids=doctors)
         return schemas.AvailabilitySchema().dump({
-            "slots": [serializers.slot(s, zone_name) for s in slots], "timezone": zone_name})
+            "slots": [serializers.slot(s, zone_name) for s in slots], "timezone": zone_name}), \
+            answer_lasts_until(ctype, slots, end=end, now=now)
 
-    body = availability_cache.cached_json(key, compute)
+    body = availability_cache.cached_json(key, compute, now)
     return current_app.response_class(body, mimetype="application/json")
 
 

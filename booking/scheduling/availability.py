@@ -147,6 +147,23 @@ def find_slots(
     return sorted(set(slots))
 
 
+def answer_lasts_until(ctype: ConsultationType, slots: list[Slot], *, end: datetime,
+                       now: datetime) -> datetime | None:
+    """Until when `find_slots(ctype, start=…, end=end, now=now)`'s answer (`slots`, sorted)
+    stays the answer while only the clock moves (a schedule change is the cache's version):
+
+    - until its first slot falls inside the minimum notice (later slots go after it);
+    - when the horizon cut the window short, only until the next minute: a new slot can open
+      at the far end any minute;
+    - else (no slot, window whole) for as long as nothing is written: None."""
+    limits = []
+    if slots:
+        limits.append(slots[0].start - timedelta(minutes=ctype.min_notice_minutes))
+    if end > search_window(ctype, now)[1]:
+        limits.append(now.replace(second=0, microsecond=0) + timedelta(minutes=1))
+    return min(limits, default=None)
+
+
 def is_bookable(ctype: ConsultationType, doctor_id: int, start: datetime, now: datetime,
                 ignore_booking_id: int | None = None) -> bool:
     """Whether `start` is one of the free slots for this doctor right now."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 import redis
 from flask import current_app, g
@@ -64,53 +65,74 @@ def _forget_after_rollback(session: Session) -> None:
 
 
 #: The answers this process read or computed last, each with the version it was computed at
-#: (32 MB by default). A 60-day answer for 20 doctors is ~1 MB: reading it from Redis cost
-#: 3.5 ms of a 5 ms request, while asking Redis only for the version costs ~0.1 ms. Like the
-#: Redis copy, a local one lives TTL_SECONDS at most.
-_local = VersionedCopies(TTL_SECONDS)
+#: (32 MB by default), as (lasts until, JSON). A 60-day answer for 20 doctors is ~1 MB: reading
+#: it from Redis cost 3.5 ms of a 5 ms request. Like the Redis copy, a local one lives
+#: TTL_SECONDS at most.
+_local = VersionedCopies(TTL_SECONDS, size=lambda copy: len(copy[1]))
+
+#: What `compute` returns: the answer, and the instant until which the clock alone cannot
+#: change it (None: only a schedule change can), see availability.answer_lasts_until.
+Computed = tuple[object, datetime | None]
 
 
-def cached_json(key: str, compute: Callable[[], object]) -> bytes:
-    """`compute()`'s result as JSON bytes. The version is as this process knows it: read from
-    Redis, and read again once any process changed it (core/versions.py), so a change committed
-    anywhere is seen within milliseconds; the body comes from this process's copy when it is of
-    that version, else from Redis, else it is computed."""
+def cached_json(key: str, compute: Callable[[], Computed], now: datetime) -> bytes:
+    """`compute()`'s answer as JSON bytes, kept until the schedule changes or the clock passes
+    the instant it lasts until. The version is as this process knows it: read from Redis, and
+    read again once any process changed it (core/versions.py), so a change committed anywhere
+    is seen within milliseconds; the body comes from this process's copy when it is of that
+    version, else from Redis, else it is computed."""
     client = _client()
     if client is None:
-        return _dumps(compute())
+        return _dumps(compute()[0])
     body_key = f"spinebridge:availability:{key}"
     limit = current_app.config.get("AVAILABILITY_LOCAL_CACHE_BYTES", 32 * 1024 * 1024)
+    moment = now.timestamp()
     try:
         current = versions.of(current_app.config["REDIS_URL"]).get(VERSION_KEY) or b"0"
-        body = _local.get(body_key, current) if limit else None
-        if body is not None:
-            _tag(body_key, current)
-            return body
+        copy = _local.get(body_key, current) if limit else None
+        if copy is not None and moment <= copy[0]:
+            _tag(body_key, current, copy[0])
+            return copy[1]
         hit = client.get(body_key)
     except redis.RedisError:
         log.warning("availability cache unavailable; computing", exc_info=True)
-        return _dumps(compute())
-    if hit is not None:
-        stored_version, _, body = hit.partition(b"|")
-        if stored_version == current:
-            if limit:
-                _local.put(body_key, current, body, limit)
-            _tag(body_key, current)
-            return body
-    body = _dumps(compute())
+        return _dumps(compute()[0])
+    stored = _stored(hit) if hit is not None else None
+    if stored is not None and stored[0] == current and moment <= stored[1]:
+        if limit:
+            _local.put(body_key, current, stored[1:], limit)
+        _tag(body_key, current, stored[1])
+        return stored[2]
+    answer, until = compute()
+    body = _dumps(answer)
+    lasts_until = until.timestamp() if until is not None else float("inf")
     try:
-        client.set(body_key, current + b"|" + body, ex=TTL_SECONDS)
+        client.set(body_key, b"|".join((current, repr(lasts_until).encode(), body)),
+                   ex=TTL_SECONDS)
     except redis.RedisError:
         log.warning("could not store availability in the cache", exc_info=True)
     if limit:
-        _local.put(body_key, current, body, limit)
-    _tag(body_key, current)
+        _local.put(body_key, current, (lasts_until, body), limit)
+    _tag(body_key, current, lasts_until)
     return body
 
 
-def _tag(body_key: str, version: bytes) -> None:
-    """Name the answer this request got, for its compressed copy (CompressedCopies)."""
-    g.availability_tag = f"{body_key}|{version.decode()}"
+def _stored(hit: bytes) -> tuple[bytes, float, bytes] | None:
+    """A Redis copy as (version, lasts until, JSON); None for one not of that form (a copy
+    written by an earlier release, before answers had an end)."""
+    version, _, rest = hit.partition(b"|")
+    lasts, _, body = rest.partition(b"|")
+    try:
+        return version, float(lasts), body
+    except ValueError:
+        return None
+
+
+def _tag(body_key: str, version: bytes, lasts_until: float) -> None:
+    """Name the answer this request got, for its compressed copy (CompressedCopies). One key
+    and version can be computed again after the clock ended an answer; the new one lasts
+    longer (its first slot is later), so the three name one body."""
+    g.availability_tag = f"{body_key}|{version.decode()}|{lasts_until!r}"
 
 
 def compressed_copy_key(_request) -> str:  # type: ignore[no-untyped-def]

@@ -179,3 +179,99 @@ def test_a_client_that_accepts_gzip_gets_the_same_answer_compressed(client, app,
                         headers={"Accept-Encoding": "gzip"})
     starts = {(s["start"], s["doctor"]) for s in json.loads(gzip.decompress(packed.data))["slots"]}
     assert key not in starts and starts
+
+
+def _ahead(app):
+    """A week of availability starting the day after the first free slot (well past the
+    minimum notice), the moment its first slot falls inside the notice, and now."""
+    from booking.api import views
+    from booking.catalogue.models import ConsultationType
+
+    ctype_id, slot, _ = _query(app)
+    day = slot.start.date() + timedelta(days=1)
+    query = {"consultation_type": ctype_id, "tz": "UTC", "from": day.isoformat(),
+             "to": (day + timedelta(days=6)).isoformat()}
+    with app.app_context():
+        notice = timedelta(minutes=db.session.get(ConsultationType, ctype_id).min_notice_minutes)
+    return query, notice, views.utcnow()
+
+
+def _first_start(answer) -> str:  # noqa: ANN001
+    return answer["slots"][0]["start"]
+
+
+@needs_redis
+def test_an_answer_is_kept_past_the_minute_until_its_first_slot_becomes_too_soon(
+        client, app, demo, monkeypatch):
+    """The clock alone changes an answer only when its first slot falls inside the minimum
+    notice: until then it is served from the cache, minutes later; after, it is computed
+    again without that slot."""
+    from datetime import datetime
+
+    from booking.api import views
+    from tests.conftest import sql_statements
+
+    query, notice, now = _ahead(app)
+    answer = client.get("/api/v1/availability", query_string=query).json
+    first = _first_start(answer)
+    too_soon = datetime.fromisoformat(first.replace("Z", "+00:00")) - notice
+    assert too_soon - now > timedelta(minutes=2)
+    monkeypatch.setattr(views, "utcnow", lambda: too_soon - timedelta(minutes=1))
+    with sql_statements(app) as seen:
+        assert client.get("/api/v1/availability", query_string=query).json == answer
+        packed = client.get("/api/v1/availability", query_string=query,
+                            headers={"Accept-Encoding": "gzip"})
+        assert json.loads(gzip.decompress(packed.data)) == answer
+    assert seen == []
+    monkeypatch.setattr(views, "utcnow", lambda: too_soon + timedelta(minutes=1))
+    plain = client.get("/api/v1/availability", query_string=query).json
+    assert plain["slots"] and first not in {s["start"] for s in plain["slots"]}
+    packed = client.get("/api/v1/availability", query_string=query,
+                        headers={"Accept-Encoding": "gzip"})
+    assert json.loads(gzip.decompress(packed.data)) == plain  # not the earlier gzip copy
+
+
+@needs_redis
+def test_an_answer_the_horizon_cut_short_is_kept_only_for_its_minute(
+        client, app, demo, monkeypatch):
+    """Past the horizon nothing is offered yet, but a new slot can open there any minute."""
+    from booking.api import views
+    from booking.catalogue.models import ConsultationType
+    from tests.conftest import sql_statements
+
+    ctype_id, _, _ = _query(app)
+    with app.app_context():
+        horizon = db.session.get(ConsultationType, ctype_id).horizon_days
+    now = views.utcnow()
+    query = {"consultation_type": ctype_id, "tz": "UTC",
+             "from": (now + timedelta(days=horizon - 3)).date().isoformat(),
+             "to": (now + timedelta(days=horizon + 3)).date().isoformat()}
+    answer = client.get("/api/v1/availability", query_string=query)
+    assert answer.status_code == 200
+    with sql_statements(app) as seen:
+        client.get("/api/v1/availability", query_string=query)
+    assert seen == []  # within the minute: kept
+    monkeypatch.setattr(views, "utcnow", lambda: now + timedelta(minutes=1))
+    with sql_statements(app) as seen:
+        assert client.get("/api/v1/availability", query_string=query).status_code == 200
+    assert seen  # the next minute: computed again
+
+
+@needs_redis
+def test_a_copy_in_an_earlier_release_form_is_computed_again_not_a_500(client, app, demo):
+    """Before answers had an end, Redis held "version|json"; a deploy meets such copies."""
+    import redis as redis_lib
+
+    from booking.scheduling import cache
+
+    query, _, _ = _ahead(app)
+    answer = client.get("/api/v1/availability", query_string=query).json
+    stored = redis_lib.Redis.from_url(app.config["REDIS_URL"])
+    keys = [k for k in stored.keys("spinebridge:availability:*") if k != cache.VERSION_KEY.encode()]
+    assert keys
+    for key in keys:
+        version, _, rest = stored.get(key).partition(b"|")
+        stored.set(key, version + b"|" + rest.partition(b"|")[2])
+    cache._local.clear()
+    again = client.get("/api/v1/availability", query_string=query)
+    assert again.status_code == 200 and again.json == answer

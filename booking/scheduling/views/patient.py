@@ -47,7 +47,7 @@ from booking.records.models import MedicalDocument
 from booking.records.services import documents_for_booking
 from booking.scheduling import cache as availability_cache
 from booking.scheduling import lifecycle, permissions, services
-from booking.scheduling.availability import Slot, find_slots
+from booking.scheduling.availability import Slot, answer_lasts_until, find_slots
 from booking.scheduling.calendar import booking_calendar
 from booking.scheduling.consent import CONSENTS
 from booking.scheduling.forms import VideoLinkForm
@@ -135,17 +135,17 @@ def choose_slot(ctype_id: int):
 def cached_slots(ctype: ConsultationType, start: datetime, end: datetime,
                  doctor_id: int | None) -> list[Slot]:
     """find_slots through the availability cache (Redis; bumped by every schedule change),
-    per minute as the API's: the notice moves with the clock."""
+    kept as the API's: until the clock could change the answer."""
     now = utcnow()
-    key = (f"page:{ctype.id}:{doctor_id}:{start.isoformat()}:{end.isoformat()}:"
-           f"{now.replace(second=0, microsecond=0).isoformat()}")
+    key = f"page:{ctype.id}:{doctor_id}:{start.isoformat()}:{end.isoformat()}"
 
-    def compute() -> list:
-        return [[s.start.timestamp(), s.end.timestamp(), s.doctor_id] for s in find_slots(
-            ctype, start=start, end=end, now=now,
-            doctor_ids=[doctor_id] if doctor_id else None)]
+    def compute() -> tuple[list, datetime | None]:
+        slots = find_slots(ctype, start=start, end=end, now=now,
+                           doctor_ids=[doctor_id] if doctor_id else None)
+        return ([[s.start.timestamp(), s.end.timestamp(), s.doctor_id] for s in slots],
+                answer_lasts_until(ctype, slots, end=end, now=now))
 
-    rows = json.loads(availability_cache.cached_json(key, compute))
+    rows = json.loads(availability_cache.cached_json(key, compute, now))
     return [Slot(datetime.fromtimestamp(a, tz=UTC), datetime.fromtimestamp(b, tz=UTC), d)
             for a, b, d in rows]
 
