@@ -49,6 +49,8 @@ def bench_config() -> type:
             "RATELIMIT_STORAGE_URI": "memory://",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "CELERY": {**TestConfig.CELERY, "broker_url": "memory://"},
+            # Access lines as production writes them (JSON), to the server's log.
+            "LOG_JSON": True,
         },
     )
 

@@ -7,7 +7,7 @@ import sys
 import time
 
 from flask import Flask, g, request
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 
 def configure_logging(app: Flask) -> None:
@@ -18,8 +18,11 @@ def configure_logging(app: Flask) -> None:
     logging.logThreads = False
     handler = logging.StreamHandler(sys.stderr)
     if app.config["LOG_JSON"]:
+        # One JSON object a line, its time as ISO 8601 in UTC ("timestamp"). orjson, and no
+        # second, local time (asctime): the access line cost 25 µs of a 110 µs /healthz with
+        # the standard library's json and both times, 14 µs now.
         handler.setFormatter(
-            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=True)
+            OrjsonFormatter("%(levelname)s %(name)s %(message)s", timestamp=True)
         )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
