@@ -105,8 +105,10 @@ def check_request() -> None:
         raise _refuse("address")
     sources = [request.args] if request.query_string else []
     # Werkzeug parses a form only from these two types: any other body has no form to check
-    # (and asking for request.form would build an empty one for nothing).
-    has_form = request.mimetype in _FORM_TYPES
+    # (and asking for request.form would build an empty one for nothing). No Content-Type (a
+    # GET): neither a form nor JSON, and nothing to parse.
+    content_type = request.environ.get("CONTENT_TYPE")
+    has_form = bool(content_type) and request.mimetype in _FORM_TYPES
     if has_form and not _larger_than_any_upload():
         sources.append(request.form)
     for source in sources:
@@ -120,7 +122,7 @@ def check_request() -> None:
         for key, upload in request.files.items(multi=True):
             if has_unstorable(key) or has_unstorable(upload.filename or ""):
                 raise _refuse(key)
-    if request.is_json:
+    if content_type and request.is_json:
         _check_json_body()
 
 
