@@ -130,7 +130,7 @@ def _generation(client: redis.Redis, _key: str) -> bytes:
 
 # --- the pages kept in this process ---------------------------------------------------------
 
-#: Pages by key, each as (signed in until, body) with the generation it was built at.
+#: Pages by key, each as (signed in until, UTF-8 body) with the generation it was built at.
 _pages = VersionedCopies(TTL_SECONDS, size=lambda page: len(page[1]))
 
 
@@ -180,7 +180,7 @@ def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
         kept = _pages.get(_key(), current)
         if kept is not None and kept[0] > utcnow():
             g.personal_page = True
-            return kept[1]
+            return current_app.response_class(kept[1])  # encoded once, when kept
         body = view(*args, **kwargs)
         row = getattr(current_user, "login_session", None)
         if (isinstance(body, str) and row is not None
@@ -189,7 +189,7 @@ def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
             # Not a page that showed a message (it is shown once). The key is taken again:
             # building the page may have added the CSRF secret.
             signed_in_until = row.created_at + current_app.config["REMEMBER_COOKIE_DURATION"]
-            _pages.put(_key(), current, (signed_in_until, body),
+            _pages.put(_key(), current, (signed_in_until, body.encode()),
                        current_app.config.get("PERSONAL_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         return body
 

@@ -2,18 +2,24 @@
 
 Flask builds a new signing serializer (and derives its key) for every request, and opens the
 session of every request, /healthz and static files included. Here the serializer is built
-once per set of keys, and the liveness probe and static files never read or write the
-session: a cookie they are sent is left as it is (nothing is loaded from it, nothing is set)."""
+once per set of keys, a cookie already verified is not verified again, and the liveness probe
+and static files never read or write the session: a cookie they are sent is left as it is
+(nothing is loaded from it, nothing is set)."""
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, Request, current_app
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 #: Answered without a session, a user, or the cookie being read.
 SESSIONLESS_PATHS = frozenset({"/healthz"})
 _SESSIONLESS = "spinebridge.sessionless"
+#: Verified cookies kept per process (a few hundred bytes each); all forgotten when full.
+VERIFIED_COOKIES = 4096
+_PLAIN = (str, int, bool, float, type(None))
 
 
 def sessionless(request: Request) -> bool:
@@ -32,6 +38,13 @@ class LeanSessionInterface(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+        #: (serializer, cookie) -> (session data, signed at): cookies this process already
+        #: verified with these keys. A browser sends the same cookie with every request until
+        #: the session changes; checking its signature and decoding it again was a fifth of
+        #: a kept page's time. Its age is still checked on every request; other keys (a
+        #: rotated secret) are another serializer. Only sessions of plain values are kept
+        #: (each request gets its own copy of the dict; a message list is not shared).
+        self._verified: dict[tuple, tuple[dict, int]] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         # The keys can change at runtime (tests set them): they are the cache key.
@@ -49,7 +62,27 @@ class LeanSessionInterface(SecureCookieSessionInterface):
             # Empty; whatever is written to it is dropped by save_session below, so the
             # browser's own cookie is never replaced by an answer to a probe.
             return self.session_class()
-        return super().open_session(app, request)
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        verified = self._verified.get((serializer, cookie))
+        if verified is not None:
+            data, signed_at = verified
+            if 0 <= int(time.time()) - signed_at <= max_age:  # itsdangerous's own age rule
+                return self.session_class(data)
+        try:
+            data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if all(type(value) in _PLAIN for value in data.values()):
+            if len(self._verified) >= VERIFIED_COOKIES:
+                self._verified.clear()
+            self._verified[(serializer, cookie)] = (dict(data), int(signed.timestamp()))
+        return self.session_class(data)
 
     def save_session(self, app: Flask, session: SessionMixin, response) -> None:  # type: ignore[no-untyped-def, override]
         from flask import request

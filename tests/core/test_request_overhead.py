@@ -82,3 +82,60 @@ def test_static_files_do_not_open_the_session(client):
     assert response.status_code in (200, 404)
     assert "Set-Cookie" not in response.headers
     assert "X-Frame-Options" in response.headers
+
+
+# A cookie verified once is not verified again (booking/core/sessions.py) -------------------
+
+def _signed_in_cookie(app, demo) -> str:  # noqa: ANN001
+    client = app.test_client()
+    assert login(client, demo["patient"], demo["password"]).status_code == 302
+    return client.get_cookie("session").value
+
+
+def _page_with(app, cookie: str, path: str = "/bookings"):  # noqa: ANN001
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    return client.get(path)
+
+
+def test_a_verified_cookie_still_ends_at_its_age_limit(app, demo, monkeypatch):
+    import time
+
+    from booking.core import sessions
+
+    cookie = _signed_in_cookie(app, demo)
+    assert _page_with(app, cookie).status_code == 200  # verified, and kept as verified
+    assert _page_with(app, cookie).status_code == 200
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    later = time.time() + lifetime + 5
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    assert _page_with(app, cookie).status_code == 302  # too old: signed out
+
+
+def test_a_tampered_or_re_keyed_cookie_is_refused_after_the_good_one_was_kept(app, demo,
+                                                                              monkeypatch):
+    cookie = _signed_in_cookie(app, demo)
+    assert _page_with(app, cookie).status_code == 200
+    payload, _, signature = cookie.rpartition(".")
+    forged = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    assert _page_with(app, forged).status_code == 302
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-after-a-leak")
+    monkeypatch.setattr(app, "secret_key", "a-new-secret-after-a-leak")
+    assert _page_with(app, cookie).status_code == 302  # the old key's cookie is no longer good
+
+
+def test_what_one_request_writes_to_the_session_is_not_seen_by_the_next_with_the_old_cookie(
+        app, demo):
+    cookie = _signed_in_cookie(app, demo)
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    assert client.get("/currency/EUR").status_code == 302  # writes to this request's copy
+    with app.test_request_context():
+        serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer.loads(client.get_cookie("session").value)["currency"] == "EUR"
+    with app.test_client() as replay:
+        replay.set_cookie("session", cookie)
+        replay.get("/bookings")
+        from flask import session
+
+        assert "currency" not in session
