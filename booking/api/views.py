@@ -91,7 +91,7 @@ def clinics() -> dict:
 
 @bp.route("/consultation-types", methods=["GET"])
 @bp.doc(security=PUBLIC)
-@bp.arguments(schemas.ConsultationTypeQuerySchema, location="query")
+@bp.arguments(schemas.ConsultationTypeQuerySchema(), location="query")
 @bp.response(200, schemas.ConsultationTypeListSchema)
 def consultation_types(args: dict) -> dict:
     """Bookable consultation types (of listed clinics), optionally for one clinic."""
@@ -113,7 +113,7 @@ def _start_of(value: date | datetime, zone: ZoneInfo, *, end: bool = False) -> d
 
 @bp.route("/availability", methods=["GET"])
 @bp.doc(security=PUBLIC)
-@bp.arguments(schemas.AvailabilityQuerySchema, location="query")
+@bp.arguments(schemas.AvailabilityQuerySchema(), location="query")
 @bp.response(200, schemas.AvailabilitySchema)
 @answers(404, 422)
 @compress.compressed()
@@ -171,7 +171,7 @@ def _patient_for_hold(actor: User, ctype: ConsultationType, args: dict) -> User:
 
 @bp.route("/bookings", methods=["POST"])
 @signed_in
-@bp.arguments(schemas.HoldSchema)
+@bp.arguments(schemas.HoldSchema())
 @bp.response(201, schemas.BookingSchema, description="Held")
 @answers(400, 401, 403, 404, 409, 413, 422)
 def create_booking(args: dict) -> dict:
@@ -206,7 +206,7 @@ def get_booking(booking_id: int) -> dict:
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @signed_in
-@bp.arguments(schemas.CancelSchema, required=False)
+@bp.arguments(schemas.CancelSchema(), required=False)
 @bp.response(200, schemas.BookingSchema)
 @answers(400, 401, 403, 404, 409, 413, 422)
 def cancel_booking(args: dict, booking_id: int) -> dict:
@@ -220,7 +220,7 @@ def cancel_booking(args: dict, booking_id: int) -> dict:
 
 @bp.route("/bookings/<int:booking_id>/reschedule", methods=["POST"])
 @signed_in
-@bp.arguments(schemas.RescheduleSchema)
+@bp.arguments(schemas.RescheduleSchema())
 @bp.response(200, schemas.BookingSchema)
 @answers(400, 401, 403, 404, 409, 413, 422)
 def reschedule_booking(args: dict, booking_id: int) -> dict:
@@ -234,7 +234,7 @@ def reschedule_booking(args: dict, booking_id: int) -> dict:
 
 @bp.route("/bookings/<int:booking_id>/consents", methods=["POST"])
 @patient_only
-@bp.arguments(schemas.ConsentsSchema)
+@bp.arguments(schemas.ConsentsSchema())
 @bp.response(200, schemas.BookingSchema)
 @answers(400, 401, 403, 404, 409, 413, 422)
 def give_consents(args: dict, booking_id: int) -> dict:
@@ -261,7 +261,7 @@ def give_consents(args: dict, booking_id: int) -> dict:
 
 @bp.route("/bookings/<int:booking_id>/checkout", methods=["POST"])
 @patient_only
-@bp.arguments(schemas.CheckoutRequestSchema, required=False)
+@bp.arguments(schemas.CheckoutRequestSchema(), required=False)
 @bp.response(200, schemas.CheckoutSchema)
 @answers(400, 401, 403, 404, 409, 413, 422, 503)
 def checkout(args: dict, booking_id: int) -> dict:
@@ -282,7 +282,7 @@ def checkout(args: dict, booking_id: int) -> dict:
 
 @bp.route("/bookings/<int:booking_id>/refunds", methods=["POST"])
 @staff_only
-@bp.arguments(schemas.RefundRequestSchema)
+@bp.arguments(schemas.RefundRequestSchema())
 @bp.response(201, schemas.BookingSchema, description="Refund made (or failed at Stripe: "
                                                       "see its status)")
 @answers(400, 401, 403, 404, 409, 413, 422)
@@ -302,7 +302,7 @@ def create_refund(args: dict, booking_id: int) -> dict:
 
 @bp.route("/screenings", methods=["POST"])
 @patient_only
-@bp.arguments(schemas.ScreeningInSchema)
+@bp.arguments(schemas.ScreeningInSchema())
 @bp.response(201, schemas.ScreeningSchema, description="Recorded")
 @answers(400, 401, 403, 413, 422)
 def record_screening(args: dict) -> dict:
