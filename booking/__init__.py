@@ -96,6 +96,9 @@ def create_app(config: str | type | None = None) -> Flask:
     register_messages(app)
     register_audit_labels(app)
     register_blueprints(app)
+    from booking.core import ratelimits
+
+    ratelimits.register(app)  # which endpoints carry a limit, once all are registered
     register_errorhandlers(app)
     register_request_guards(app)
     register_template_helpers(app)
