@@ -33,8 +33,8 @@ def database_url() -> str:
 
 
 def bench_config() -> type:
-    """The test settings pointed at the benchmark database, with no rate limits, no broker or
-    mail server, and Redis (`BENCH_REDIS_URL`, database 14, emptied with the schema) only for
+    """The test settings pointed at the benchmark database, with rate limits on (in memory), no
+    broker or mail server, and Redis (`BENCH_REDIS_URL`, database 14, emptied with the schema) only for
     the availability cache and the kept signed-in pages, as in production."""
     return type(
         "BenchConfig",
@@ -45,7 +45,8 @@ def bench_config() -> type:
             # One key for the seeding process and every gunicorn worker (the test settings
             # make a new one per process, which could not read what another sealed).
             "ENCRYPTION_KEYS": "YmVuY2gtb25seS1ub3Qtc2VjcmV0LWZlcm5ldC1rZXk=",
-            "RATELIMIT_ENABLED": False,
+            # Limits on, as in production (the views benchmarked have none of their own).
+            "RATELIMIT_ENABLED": True,
             "RATELIMIT_STORAGE_URI": "memory://",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "CELERY": {**TestConfig.CELERY, "broker_url": "memory://"},
