@@ -33,9 +33,9 @@ def database_url() -> str:
 
 
 def bench_config() -> type:
-    """The test settings pointed at the benchmark database, with rate limits on (in memory), no
-    broker or mail server, and Redis (`BENCH_REDIS_URL`, database 14, emptied with the schema) only for
-    the availability cache and the kept signed-in pages, as in production."""
+    """The test settings pointed at the benchmark database, with rate limits on (in memory),
+    no broker or mail server, and Redis (`BENCH_REDIS_URL`, database 14, emptied with the
+    schema) only for the availability cache and the kept signed-in pages, as in production."""
     return type(
         "BenchConfig",
         (TestConfig,),
