@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, make_transient_to_detached
+from sqlalchemy.orm import Session, contains_eager, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -430,8 +430,9 @@ def revoke_api_token(actor: User, token_id: int) -> None:
         audit.record(actor, "api_token.revoked", row)
 
 
-#: How long a process trusts a bearer token it has checked: a token revoked by another
-#: process stops working there within this many seconds (in the revoking process at once).
+#: How long a process goes without writing a bearer token's last_used_at again. Within it the
+#: token is still checked on every request unless nothing at all was written since (then its
+#: user is restored as read): a revocation is a write, so it stops the token at once everywhere.
 API_TOKEN_TRUST_SECONDS = 5.0
 #: Token hash -> [trusted until (monotonic), user id, write generation, user snapshot],
 #: this process only.
@@ -442,22 +443,23 @@ _clock = time.monotonic
 def user_for_api_token(token: str) -> User | None:
     """The active user a bearer token belongs to, or None.
 
-    The token row is read (and its last_used_at written) at most once per
-    API_TOKEN_TRUST_SECONDS per process; in between only the user is loaded by id, so a
-    suspended account is refused at once, and a revoked token within those seconds. While the
-    database's write generation has not moved, not even the user is read: a suspension is a
-    write, and moves it."""
+    The token's last_used_at is written at most once per API_TOKEN_TRUST_SECONDS per process.
+    In between, the token and its user are read again in one query, so a revoked token or a
+    suspended account is refused at once, by every process; and while the database's write
+    generation has not moved, not even that: a revocation or a suspension is a write, and
+    moves it."""
     digest = _token_hash(token)
     trusted = _trusted_tokens.get(digest)
     if trusted is not None and trusted[0] > _clock():
         generation = personal_pages.generation()
         if generation is not None and trusted[2] == generation:
             return _restored(User, trusted[3])
-        user = db.session.get(User, trusted[1])
-        if user is not None and user.active:
+        row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
+        if row is not None and row.user.active:
             if generation is not None:
-                trusted[2:] = [generation, _snapshot(user)]
-            return user
+                trusted[2:] = [generation, _snapshot(row.user)]
+            return row.user
         _trusted_tokens.pop(digest, None)
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
