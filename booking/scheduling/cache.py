@@ -30,14 +30,12 @@ VERSION_KEY = "spinebridge:availability:version"
 _PENDING = "schedule_changed"
 
 
-def _client() -> redis.Redis | None:
-    if not current_app.config.get("AVAILABILITY_CACHE", True):
+def _versions() -> versions.Versions | None:
+    """The app's Redis (its client and version keys), or None: no cache."""
+    url = current_app.config.get("REDIS_URL")
+    if not url or not current_app.config.get("AVAILABILITY_CACHE", True):
         return None
-    client = current_app.extensions.get("availability_redis")
-    if client is None and current_app.config.get("REDIS_URL"):
-        client = redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=0.5)
-        current_app.extensions["availability_redis"] = client
-    return client
+    return versions.of(url)
 
 
 def mark_changed() -> None:
@@ -49,12 +47,11 @@ def mark_changed() -> None:
 def _bump_after_commit(session: Session) -> None:
     if not session.info.pop(_PENDING, False):
         return
-    client = _client()
-    if client is None:
+    known = _versions()
+    if known is None:
         return
     try:
-        versions.of(current_app.config["REDIS_URL"]).changed(
-            VERSION_KEY, lambda pipe: pipe.incr(VERSION_KEY))
+        known.changed(VERSION_KEY, lambda pipe: pipe.incr(VERSION_KEY))
     except redis.RedisError:
         log.warning("could not invalidate the availability cache", exc_info=True)
 
@@ -81,14 +78,15 @@ def cached_json(key: str, compute: Callable[[], Computed], now: datetime) -> byt
     read again once any process changed it (core/versions.py), so a change committed anywhere
     is seen within milliseconds; the body comes from this process's copy when it is of that
     version, else from Redis, else it is computed."""
-    client = _client()
-    if client is None:
+    known = _versions()
+    if known is None:
         return _dumps(compute()[0])
+    client = known.client
     body_key = f"spinebridge:availability:{key}"
     limit = current_app.config.get("AVAILABILITY_LOCAL_CACHE_BYTES", 32 * 1024 * 1024)
     moment = now.timestamp()
     try:
-        current = versions.of(current_app.config["REDIS_URL"]).get(VERSION_KEY) or b"0"
+        current = known.get(VERSION_KEY) or b"0"
         copy = _local.get(body_key, current) if limit else None
         if copy is not None and moment <= copy[0]:
             _tag(body_key, current, copy[0])
@@ -155,7 +153,8 @@ class CompressedCopies:
         return self._copies.get(key, b"")
 
     def set(self, key: str, value: bytes) -> None:
-        if not key.endswith(";"):  # "gzip;": no answer named
+        # Flask-Compress sets what it just got from here too: that one is kept already.
+        if not key.endswith(";") and self._copies.get(key, b"") is not value:  # "gzip;": none
             self._copies.put(key, b"", value, self.LIMIT)
 
 
