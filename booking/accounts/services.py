@@ -434,8 +434,8 @@ def revoke_api_token(actor: User, token_id: int) -> None:
 #: token is still checked on every request unless nothing at all was written since (then its
 #: user is restored as read): a revocation is a write, so it stops the token at once everywhere.
 API_TOKEN_TRUST_SECONDS = 5.0
-#: Token hash -> [trusted until (monotonic), user id, write generation, user snapshot],
-#: this process only.
+#: Token hash -> [trusted until (monotonic), write generation, user snapshot], this process
+#: only.
 _trusted_tokens: dict[str, list] = {}
 _clock = time.monotonic
 
@@ -452,13 +452,13 @@ def user_for_api_token(token: str) -> User | None:
     trusted = _trusted_tokens.get(digest)
     if trusted is not None and trusted[0] > _clock():
         generation = personal_pages.generation()
-        if generation is not None and trusted[2] == generation:
-            return _restored(User, trusted[3])
+        if generation is not None and trusted[1] == generation:
+            return _restored(User, trusted[2])
         row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(
             ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
         if row is not None and row.user.active:
             if generation is not None:
-                trusted[2:] = [generation, _snapshot(row.user)]
+                trusted[1:] = [generation, _snapshot(row.user)]
             return row.user
         _trusted_tokens.pop(digest, None)
         return None
@@ -470,7 +470,7 @@ def user_for_api_token(token: str) -> User | None:
     row.last_used_at = utcnow()
     if len(_trusted_tokens) > 10_000:  # a bound, not a policy: start again
         _trusted_tokens.clear()
-    _trusted_tokens[digest] = [_clock() + API_TOKEN_TRUST_SECONDS, row.user_id, None, None]
+    _trusted_tokens[digest] = [_clock() + API_TOKEN_TRUST_SECONDS, None, None]
     return row.user
 
 
