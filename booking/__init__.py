@@ -96,9 +96,6 @@ def create_app(config: str | type | None = None) -> Flask:
     register_messages(app)
     register_audit_labels(app)
     register_blueprints(app)
-    from booking.core import ratelimits
-
-    ratelimits.register(app)  # which endpoints carry a limit, once all are registered
     register_errorhandlers(app)
     register_request_guards(app)
     register_template_helpers(app)
@@ -109,6 +106,7 @@ def create_app(config: str | type | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from booking.accounts.auth import load_user, load_user_from_request
     from booking.celery_app import celery_init_app
+    from booking.core import ratelimits
     from booking.core.headers import CachedTalisman
     from booking.core.i18n import select_locale, select_timezone
     from booking.extensions import (
@@ -134,6 +132,7 @@ def register_extensions(app: Flask) -> None:
     _check_csrf_on_changes_only(app, csrf)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
+    ratelimits.register(app)  # its every-request hook out while no limit covers every request
     page_cache.init_app(app)
     from booking.scheduling.cache import CompressedCopies, compressed_copy_key
 
