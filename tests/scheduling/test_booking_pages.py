@@ -359,6 +359,19 @@ def test_a_patient_without_a_passed_screening_cannot_hold_through_the_service(ap
         assert refused.value.code == "screening_required"
 
 
+def _sent_back_holding_nothing(client, app, ctype_id: int, data: dict) -> str:  # noqa: ANN001
+    """Post `data` to the hold form: the patient is sent back to the times, nothing is held;
+    the page they land on."""
+    response = post_form(client, f"/book/{ctype_id}/hold", data,
+                         token_from=f"/book/{ctype_id}")
+    assert response.status_code == 302 and f"/book/{ctype_id}" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Booking).where(
+            Booking.patient_id == user("patient@example.com").id)) is None
+    return page
+
+
 @pytest.mark.parametrize("start", ["9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+07:00",
                                    "2027-01-04T09:00:00", "yesterday"])
 def test_a_slot_time_out_of_range_or_without_a_zone_sends_the_patient_back_to_the_times(
@@ -367,15 +380,9 @@ def test_a_slot_time_out_of_range_or_without_a_zone_sends_the_patient_back_to_th
         screen()
         ctype = ctype_for()
         ctype_id, doctor = ctype.id, first_free(ctype).doctor_id
-    client = as_role("patient")
-    response = post_form(client, f"/book/{ctype_id}/hold", {"start": start, "doctor": str(doctor)},
-                         token_from=f"/book/{ctype_id}")
-    assert response.status_code == 302 and f"/book/{ctype_id}" in response.headers["Location"]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = _sent_back_holding_nothing(as_role("patient"), app, ctype_id,
+                                      {"start": start, "doctor": str(doctor)})
     assert "Please choose one of the times shown." in page
-    with app.app_context():
-        assert db.session.scalar(select(Booking).where(
-            Booking.patient_id == user("patient@example.com").id)) is None
 
 
 @pytest.mark.parametrize(("role", "first", "second"), [
@@ -407,15 +414,8 @@ def test_a_bad_slot_button_value_sends_the_patient_back_to_the_times(as_role, ap
     value = {"garbage": "not-a-time|1", "no doctor": f"{start}|",
              "other clinic's doctor": f"{start}|{other}", "100 KB": start + "|" + "9" * 100_000,
              "emoji": "🦴|🦴", "only a bar": "|"}[kind]
-    client = as_role("patient")
-    response = post_form(client, f"/book/{ctype_id}/hold", {"slot": value},
-                         token_from=f"/book/{ctype_id}")
-    assert response.status_code == 302 and f"/book/{ctype_id}" in response.headers["Location"]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = _sent_back_holding_nothing(as_role("patient"), app, ctype_id, {"slot": value})
     assert "alert-danger" in page
-    with app.app_context():
-        assert db.session.scalar(select(Booking).where(
-            Booking.patient_id == user("patient@example.com").id)) is None
 
 
 def test_the_slot_button_value_holds_that_time(as_role, app):
