@@ -5,7 +5,15 @@ joined again, each header set one by one: ~0.05 ms, a tenth of /healthz). The he
 only on the endpoint's options (`view.talisman_view_options`) — except HSTS, which depends on
 whether the request came over HTTPS, and a CSP nonce, which is per request. So: with no nonce
 in use, each endpoint's headers are computed by Talisman's own code on its first response and
-copied afterwards; HSTS is still decided per request; with a nonce, Talisman runs as before."""
+copied afterwards; HSTS is still decided per request (when it is on at all); with a nonce,
+Talisman runs as before.
+
+Copied, they are appended as the pairs Werkzeug already checked when they were first set
+(setting each again re-checks it for newlines and scans the response's headers: ~7 µs of
+/healthz), unless the view set one of them itself: then each is set as Talisman sets it.
+
+One option Talisman has no per-view form for: `referrer_policy`, given with `per_view` like the
+others (a page whose address is its secret sends no Referer from it)."""
 
 from __future__ import annotations
 
@@ -14,13 +22,19 @@ from flask_talisman import Talisman
 from werkzeug.datastructures import Headers
 
 
+def per_view(**options):  # type: ignore[no-untyped-def]
+    """Talisman's per-view decorator (`talisman(...)`), for views defined before the app's
+    instance exists: like it, it only marks the view with its options, read per endpoint."""
+    return Talisman.__call__(None, **options)  # type: ignore[arg-type] # (self is unused)
+
+
 class CachedTalisman(Talisman):
     """Talisman, same settings and same headers, computed once per endpoint."""
 
     def init_app(self, app, **kwargs):  # type: ignore[no-untyped-def, override]
         super().init_app(app, **kwargs)
         self._options_by_endpoint: dict[str | None, dict] = {}
-        self._headers_by_endpoint: dict[str | None, Headers] = {}
+        self._headers_by_endpoint: dict[str | None, tuple[frozenset[str], list]] = {}
 
     def _get_local_options(self):  # type: ignore[no-untyped-def]
         # A view's options never change once the app serves (they are set where it is
@@ -42,6 +56,10 @@ class CachedTalisman(Talisman):
         if self._get_local_options()["content_security_policy_nonce_in"]:
             super()._make_nonce()
 
+    def _set_referrer_policy_headers(self, headers):  # type: ignore[no-untyped-def]
+        headers["Referrer-Policy"] = self._get_local_options().get("referrer_policy",
+                                                                   self.referrer_policy)
+
     def _set_response_headers(self, response):  # type: ignore[no-untyped-def]
         options = self._get_local_options()
         if options["content_security_policy_nonce_in"]:
@@ -49,16 +67,23 @@ class CachedTalisman(Talisman):
         endpoint = flask.request.endpoint
         fixed = self._headers_by_endpoint.get(endpoint)
         if fixed is None:
-            fixed = Headers()
-            self._set_feature_policy_headers(fixed, options)
-            self._set_permissions_policy_headers(fixed, options)
-            self._set_document_policy_headers(fixed, options)
-            self._set_frame_options_headers(fixed, options)
-            self._set_content_security_policy_headers(fixed, options)
-            self._set_referrer_policy_headers(fixed)
-            self._headers_by_endpoint[endpoint] = fixed
+            computed = Headers()
+            self._set_feature_policy_headers(computed, options)
+            self._set_permissions_policy_headers(computed, options)
+            self._set_document_policy_headers(computed, options)
+            self._set_frame_options_headers(computed, options)
+            self._set_content_security_policy_headers(computed, options)
+            self._set_referrer_policy_headers(computed)
+            pairs = list(computed.items())
+            fixed = self._headers_by_endpoint[endpoint] = (
+                frozenset(name.lower() for name, _ in pairs), pairs)
+        names, pairs = fixed
         headers = response.headers
-        for name, value in fixed.items():
-            headers[name] = value
-        self._set_hsts_headers(headers)  # depends on this request's scheme
+        if names.isdisjoint([name.lower() for name in headers.keys()]):
+            headers._list.extend(pairs)  # noqa: SLF001 - Werkzeug's own list of checked pairs
+        else:
+            for name, value in pairs:
+                headers[name] = value
+        if self.strict_transport_security:
+            self._set_hsts_headers(headers)  # depends on this request's scheme
         return response

@@ -46,6 +46,37 @@ def test_cached_headers_are_the_ones_talisman_computes(framed_app, path, base_ur
         assert ours.headers["X-Frame-Options"] == "SAMEORIGIN"
 
 
+def test_a_header_the_view_set_is_replaced_as_talisman_replaces_it_not_doubled(framed_app):
+    """The copied headers are appended only to an answer that has none of them yet."""
+    talisman = framed_app.extensions["talisman"]
+    for _ in range(2):
+        with framed_app.test_request_context("/healthz"):
+            framed_app.preprocess_request()
+            preset = Response(headers={"Referrer-Policy": "unsafe-url", "X-Frame-Options": "x"})
+            ours = talisman._set_response_headers(preset)
+            theirs = Talisman._set_response_headers(
+                talisman, Response(headers={"Referrer-Policy": "unsafe-url",
+                                            "X-Frame-Options": "x"}))
+        assert ours.headers.getlist("Referrer-Policy") == ["strict-origin-when-cross-origin"]
+        assert ours.headers.getlist("X-Frame-Options") == ["DENY"]
+        assert sorted(ours.headers.items()) == sorted(theirs.headers.items())
+
+
+def test_a_per_view_referrer_policy_is_kept_on_that_view_only(framed_app):
+    from booking.core.headers import per_view
+
+    @framed_app.get("/secret-address")
+    @per_view(referrer_policy="no-referrer")
+    def secret_address():
+        return "secret"
+
+    client = framed_app.test_client()
+    for _ in range(2):
+        assert client.get("/secret-address").headers["Referrer-Policy"] == "no-referrer"
+        assert client.get("/framed").headers[
+            "Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
 def test_healthz_answers_with_its_headers_without_session_user_or_database(app, demo):
     client = app.test_client()
     login(client, demo["patient"], demo["password"])

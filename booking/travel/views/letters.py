@@ -23,6 +23,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from booking.core.actions import apply, transaction
+from booking.core.headers import per_view
 from booking.core.policy import any_user_required, patient_required
 from booking.core.types import utcnow
 from booking.extensions import limiter
@@ -151,6 +152,9 @@ def _private(response: Response) -> Response:
 
 
 @bp.get("/verify-letter/<token>")
+# The page's address is the letter's key: no link on it may send it on (Talisman writes one
+# Referrer-Policy for every response; this is its per-view form).
+@per_view(referrer_policy="no-referrer")
 @limiter.limit(VERIFY_LIMIT)
 def verify(token: str):
     """Public: is this letter genuine and still valid? Unknown and never-issued tokens get the
@@ -162,17 +166,3 @@ def verify(token: str):
                                       404))
     return _private(make_response(render_template("travel/letters/verify.html", check=found,
                                                       checked_at=utcnow())))
-
-
-def _no_referrer(response: Response) -> Response:
-    if request.endpoint == "letters.verify":
-        response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-@bp.record_once
-def _install_no_referrer(state) -> None:  # type: ignore[no-untyped-def]
-    # Talisman writes one Referrer-Policy for every response in its own after_request (it has
-    # no per-view setting for it). The page's address is the letter's key, so no link on it may
-    # send it on: this runs after Talisman (first in the list: Flask runs them in reverse).
-    state.app.after_request_funcs.setdefault(None, []).insert(0, _no_referrer)
