@@ -51,5 +51,5 @@ def init_app(app: Flask) -> None:
         "summary": "This OpenAPI document", "security": [], "tags": ["api"],
         "responses": {"200": {"description": "OK", "content": {
             "application/json": {"schema": {"type": "object"}}}}}}})
-    errors.register(app)
+    # (Its answers are never cached: guards.no_store_when_personal, with signed-in pages.)
     app.extensions["api"] = api

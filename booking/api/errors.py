@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import flask_smorest
-from flask import Flask, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -167,13 +167,3 @@ class Api(flask_smorest.Api):
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         return handle_http_exception(error)
-
-
-def register(app: Flask) -> None:
-    """Answers under /api/ are never cached: they are personal or change by the minute."""
-
-    @app.after_request
-    def _no_store(response):  # type: ignore[no-untyped-def]
-        if request.path.startswith("/api/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response

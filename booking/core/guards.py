@@ -153,7 +153,8 @@ def _check_json_body() -> None:
 
 
 def no_store_when_personal(response):  # type: ignore[no-untyped-def]
-    """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache."""
+    """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache (the
+    one rule for both: API answers are personal or change by the minute)."""
     if request.endpoint == "static" or sessionless(request):
         return response  # a file or the probe: nothing personal, and no user to load
     if (request.path.startswith("/api/") or g.get("personal_page")
