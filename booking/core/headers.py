@@ -35,6 +35,22 @@ class CachedTalisman(Talisman):
         super().init_app(app, **kwargs)
         self._options_by_endpoint: dict[str | None, dict] = {}
         self._headers_by_endpoint: dict[str | None, tuple[frozenset[str], list]] = {}
+        # Its two before_request hooks, in their order, as one (one options lookup).
+        hooks = app.before_request_funcs[None]
+        first = hooks.index(self._force_https)
+        hooks[first:first + 2] = [self._before_view]
+
+    def _before_view(self):  # type: ignore[no-untyped-def]
+        options = self._get_local_options()
+        if options["force_https"]:
+            redirect = Talisman._force_https(self)
+            if redirect is not None:
+                return redirect
+        elif self.session_cookie_secure and not self.app.debug:
+            self.app.config["SESSION_COOKIE_SECURE"] = True  # (as Talisman's own hook)
+        if options["content_security_policy_nonce_in"]:
+            Talisman._make_nonce(self)
+        return None
 
     def _get_local_options(self):  # type: ignore[no-untyped-def]
         # A view's options never change once the app serves (they are set where it is

@@ -170,3 +170,18 @@ def test_what_one_request_writes_to_the_session_is_not_seen_by_the_next_with_the
         from flask import session
 
         assert "currency" not in session
+
+
+def test_with_https_forced_plain_http_is_sent_to_https_and_https_gets_hsts(tmp_path):
+    """Talisman's two before-request hooks run as one (CachedTalisman._before_view)."""
+    app = create_app(make_config(str(tmp_path), FORCE_HTTPS=True, SESSION_COOKIE_SECURE=True))
+    client = app.test_client()
+    plain = client.get("/healthz?probe=1")
+    assert plain.status_code == 302
+    assert plain.headers["Location"] == "https://localhost/healthz?probe=1"
+    secure = client.get("/healthz", base_url="https://localhost")
+    assert secure.status_code == 200
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+    behind_proxy = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert behind_proxy.status_code == 200
+    assert app.config["SESSION_COOKIE_SECURE"] is True
