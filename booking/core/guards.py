@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -100,7 +99,6 @@ def _check_json(value: Any, path: str = "") -> None:
 
 def check_request() -> None:
     """Refuse what no view could store or parse safely, before any view (or CSRF check) runs."""
-    g.setdefault("request_started", time.perf_counter())
     if has_unstorable(request.path):
         raise _refuse("address")
     sources = [request.args] if request.query_string else []

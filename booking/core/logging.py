@@ -8,8 +8,11 @@ import time
 from datetime import UTC, datetime
 
 import orjson
-from flask import Flask, g, request
+from flask import Flask, request
 from pythonjsonlogger.orjson import OrjsonFormatter
+
+#: When the request entered the app (`time.perf_counter()`, in the WSGI environ).
+STARTED = "booking.started"
 
 #: Who writes the access lines (its level, or `disabled`, silences them).
 ACCESS_LOGGER = "booking.access"
@@ -94,13 +97,19 @@ def configure_logging(app: Flask) -> None:
 
     access = AccessLines(handler if app.config["LOG_JSON"] else None)
 
-    @app.before_request
-    def _start_timer() -> None:
-        g.request_started = time.perf_counter()
+    # The clock starts where the request enters the app (a WSGI middleware, as Flask's docs
+    # wrap `app.wsgi_app`): before any hook, so a request refused by one is timed too.
+    wsgi_app = app.wsgi_app
+
+    def timed(environ, start_response):  # type: ignore[no-untyped-def]
+        environ[STARTED] = time.perf_counter()
+        return wsgi_app(environ, start_response)
+
+    app.wsgi_app = timed  # type: ignore[method-assign]
 
     @app.after_request
     def _log_request(response):  # type: ignore[no-untyped-def]
-        started = g.get("request_started")
+        started = request.environ.get(STARTED)
         if started is not None and not request.path.startswith("/static/"):
             access.write(request.method, request.path, response.status_code,
                          round((time.perf_counter() - started) * 1000, 1))

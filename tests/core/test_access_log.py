@@ -149,3 +149,12 @@ def test_development_lines_say_what_was_asked_and_answered(tmp_path):
         root.handlers[:], level = before
         root.setLevel(level)
     assert "INFO booking.access: GET /no-such-page 404 " in buffer.getvalue()
+
+
+def test_a_request_refused_before_its_view_is_logged_and_timed(json_logs):
+    app, buffer = json_logs
+    with alone(buffer):
+        assert app.test_client().get("/healthz?q=%00").status_code == 400
+    (line,) = _access_lines(buffer)
+    assert (line["path"], line["status"]) == ("/healthz", 400)
+    assert isinstance(line["ms"], float) and line["ms"] >= 0
