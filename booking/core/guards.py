@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from flask import Flask, current_app, g, request
+from flask import request as flask_request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -99,6 +100,9 @@ def _check_json(value: Any, path: str = "") -> None:
 
 def check_request() -> None:
     """Refuse what no view could store or parse safely, before any view (or CSRF check) runs."""
+    # The request behind Flask's proxy, taken once: every access through the proxy costs
+    # about as much as the check itself (~0.7 µs here, in every request).
+    request = flask_request._get_current_object()
     if has_unstorable(request.path):
         raise _refuse("address")
     sources = [request.args] if request.query_string else []
@@ -153,6 +157,7 @@ def _check_json_body() -> None:
 def no_store_when_personal(response):  # type: ignore[no-untyped-def]
     """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache (the
     one rule for both: API answers are personal or change by the minute)."""
+    request = flask_request._get_current_object()  # (taken once, as in check_request)
     if request.endpoint == "static" or sessionless(request):
         return response  # a file or the probe: nothing personal, and no user to load
     if (request.path.startswith("/api/") or g.get("personal_page")

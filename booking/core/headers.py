@@ -21,6 +21,9 @@ import flask
 from flask_talisman import Talisman
 from werkzeug.datastructures import Headers
 
+#: No endpoint given: the request's.
+MISSING = object()
+
 
 def per_view(**options):  # type: ignore[no-untyped-def]
     """Talisman's per-view decorator (`talisman(...)`), for views defined before the app's
@@ -52,10 +55,11 @@ class CachedTalisman(Talisman):
             Talisman._make_nonce(self)
         return None
 
-    def _get_local_options(self):  # type: ignore[no-untyped-def]
+    def _get_local_options(self, endpoint=MISSING):  # type: ignore[no-untyped-def]
         # A view's options never change once the app serves (they are set where it is
         # defined), so Talisman's per-request merge is done once per endpoint.
-        endpoint = flask.request.endpoint
+        if endpoint is MISSING:
+            endpoint = flask.request.endpoint
         options = self._options_by_endpoint.get(endpoint)
         if options is None:
             options = self._options_by_endpoint[endpoint] = super()._get_local_options()
@@ -77,10 +81,10 @@ class CachedTalisman(Talisman):
                                                                    self.referrer_policy)
 
     def _set_response_headers(self, response):  # type: ignore[no-untyped-def]
-        options = self._get_local_options()
+        endpoint = flask.request.endpoint
+        options = self._get_local_options(endpoint)
         if options["content_security_policy_nonce_in"]:
             return super()._set_response_headers(response)  # a nonce: per request
-        endpoint = flask.request.endpoint
         fixed = self._headers_by_endpoint.get(endpoint)
         if fixed is None:
             computed = Headers()

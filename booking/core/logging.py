@@ -109,8 +109,10 @@ def configure_logging(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response):  # type: ignore[no-untyped-def]
-        started = request.environ.get(STARTED)
-        if started is not None and not request.path.startswith("/static/"):
-            access.write(request.method, request.path, response.status_code,
+        req = request._get_current_object()  # (once: each access through the proxy ~0.7 µs)
+        started = req.environ.get(STARTED)
+        path = req.path
+        if started is not None and not path.startswith("/static/"):
+            access.write(req.method, path, response.status_code,
                          round((time.perf_counter() - started) * 1000, 1))
         return response
