@@ -165,7 +165,9 @@ def _check_csrf_on_changes_only(app: Flask, csrf) -> None:  # type: ignore[no-un
     @app.before_request
     def csrf_protect() -> None:
         config = app.config
-        if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
+        # (The request behind Flask's proxy, taken directly: cheaper on every request.)
+        method = request._get_current_object().method
+        if config["WTF_CSRF_ENABLED"] and method in config["WTF_CSRF_METHODS"]:
             csrf.protect(apply_exemptions=True)
 
 

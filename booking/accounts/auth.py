@@ -61,7 +61,7 @@ def touch_login_session(response):  # type: ignore[no-untyped-def]
     Done after the view, in its own short transaction: the view has committed what it meant
     to (whatever it left uncommitted is rolled back at the end of the request anyway), and the
     loader may run in the middle of a view, where a commit would be wrong."""
-    row_id = g.pop("login_session_seen", None)
+    row_id = g._get_current_object().pop("login_session_seen", None)  # (every request)
     if row_id is None:
         return response
     try:

@@ -99,7 +99,7 @@ class CachedTalisman(Talisman):
                 frozenset(name.lower() for name, _ in pairs), pairs)
         names, pairs = fixed
         headers = response.headers
-        if names.isdisjoint([name.lower() for name in headers.keys()]):
+        if names.isdisjoint([name.lower() for name, _ in headers._list]):  # noqa: SLF001
             headers._list.extend(pairs)  # noqa: SLF001 - Werkzeug's own list of checked pairs
         else:
             for name, value in pairs:

@@ -41,8 +41,9 @@ def register(app: Flask) -> None:
 
 
 def checked() -> bool:
-    """Whether this request's limits were checked (so it has a record to act on)."""
-    return hasattr(request_ctx, CHECKED)
+    """Whether this request's limits were checked (so it has a record to act on). (The
+    context behind Flask's proxy, taken directly: `hasattr` through the proxy costs ~1 µs.)"""
+    return hasattr(request_ctx._get_current_object(), CHECKED)
 
 
 def _after_a_check_only(app: Flask) -> None:

@@ -111,7 +111,7 @@ def _forget_due_now(session: Session) -> None:
 
 def kick_worker(response):  # type: ignore[no-untyped-def]
     """after_request: enqueue the outbox sweep when this request committed a due message."""
-    if g.pop("outbox_kick", False):
+    if g._get_current_object().pop("outbox_kick", False):  # (every request: not via the proxy)
         try:
             current_app.extensions["celery"].tasks["notifications.dispatch_due"].delay()
         except Exception:  # the broker is down: the beat sweep will find the row later
