@@ -106,6 +106,9 @@ _DAY_OR_INSTANT = {"type": "string", "anyOf": [{"format": "date"}, {"format": "d
 
 
 class AvailabilityQuerySchema(Schema):
+    #: Its result depends on the query's text alone (see errors.JsonObjectParser).
+    QUERY_TEXT_ONLY = True
+
     consultation_type = QueryId(required=True)
     doctor = QueryId(metadata={"description": "Only this doctor's slots"})
     from_ = DayOrInstant(data_key="from", metadata={

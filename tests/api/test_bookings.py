@@ -138,6 +138,38 @@ def test_availability_validates_its_query(client, demo, app):
     assert client.get("/api/v1/availability?consultation_type=99999").status_code == 404
 
 
+def test_a_query_asked_again_is_parsed_once_and_errors_each_time(client, demo, app,
+                                                                  monkeypatch):
+    """errors.JsonObjectParser keeps a successful parse of a text-only query schema."""
+    from booking.api.errors import Blueprint
+    from booking.api.schemas import AvailabilityQuerySchema
+
+    Blueprint.ARGUMENTS_PARSER._parsed.clear()  # (kept per process, across tests)
+    loads: list[dict] = []
+    original = AvailabilityQuerySchema.load
+
+    def counted(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        loads.append(dict(data))
+        return original(self, data, **kwargs)
+
+    monkeypatch.setattr(AvailabilityQuerySchema, "load", counted)
+    with app.app_context():
+        ctype_id = ctype_for().id
+    query = f"/api/v1/availability?consultation_type={ctype_id}&tz=Asia/Tokyo&from=2031-01-06"
+    first, second = client.get(query), client.get(query)
+    assert first.status_code == second.status_code == 200
+    assert first.json == second.json and first.json["timezone"] == "Asia/Tokyo"
+    assert len(loads) == 1
+    other = client.get(query.replace("Asia/Tokyo", "Europe/Paris"))
+    assert other.status_code == 200 and other.json["timezone"] == "Europe/Paris"
+    assert len(loads) == 2
+    bad = query.replace("2031-01-06", "2031-13-06")
+    for language in ("en", "th"):
+        refused = client.get(bad, headers={"Accept-Language": language})
+        assert refused.status_code == 422 and "from" in refused.json["error"]["fields"]
+    assert len(loads) == 4  # an error is worked out (and worded) each time
+
+
 def test_fifty_concurrent_holds_on_one_slot_give_one_booking(app, tokens, slot):
     """Each thread is its own client and database connection, as 50 patients would be."""
     barrier = threading.Barrier(50)
