@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 SUPPORTED_CURRENCIES = ("THB", "USD", "EUR", "GBP", "AUD", "SGD", "AED", "JPY", "CNY")
 
@@ -18,7 +22,15 @@ def select_locale() -> str:
         return chosen
     if current_user.is_authenticated and current_user.language in languages:
         return current_user.language
-    return request.accept_languages.best_match(list(languages)) or "en"
+    return _best_language(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""), tuple(languages))
+
+
+@lru_cache(maxsize=1024)
+def _best_language(header: str, languages: tuple[str, ...]) -> str:
+    """The best of our languages for a browser's Accept-Language, by werkzeug's rule (what
+    `request.accept_languages.best_match` does), once per header text: parsing it was ~15 µs
+    of every anonymous catalogue page, and browsers send a handful of distinct texts."""
+    return parse_accept_header(header, LanguageAccept).best_match(languages) or "en"
 
 
 def select_timezone() -> str:

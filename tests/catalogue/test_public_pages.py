@@ -92,6 +92,16 @@ def test_right_to_left_locale_flips_the_layout(tmp_path, app):
     assert 'dir="ltr"' in ltr and "bootstrap.min.css" in ltr
 
 
+@pytest.mark.parametrize(("header", "lang"), [
+    ("en;q=0.1, th;q=0.9", "th"), ("th;q=0.2, en-GB;q=0.8", "en"), ("de-DE, fr", "en"),
+    ("TH", "th"), ("", "en"), ("*;q=0.5, th;q=0.1", "en")])
+def test_the_browsers_languages_are_weighed_by_their_q_values(client, header, lang):
+    """core.i18n._best_language keeps werkzeug's answer per header text, not the first one."""
+    for _ in range(2):
+        html = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+        assert f'lang="{lang}"' in html, header
+
+
 @pytest.mark.parametrize("path", ["/static/vendor/bootstrap/css/bootstrap.min.css",
                                   "/static/vendor/bootstrap/js/bootstrap.bundle.min.js",
                                   "/static/css/app.css", "/static/js/app.js"])
