@@ -10,11 +10,11 @@ from functools import wraps
 from typing import Any
 
 from flask import request, session
-from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from booking.core.i18n import select_currency, select_locale
+from booking.core.sessions import signed_in
 from booking.extensions import page_cache
 
 #: Longest address cached (a query string made up to fill the cache is not).
@@ -22,7 +22,7 @@ MAX_PATH = 300
 
 
 def _cacheable() -> bool:
-    return (request.method == "GET" and not current_user.is_authenticated
+    return (request.method == "GET" and not signed_in()
             and "_flashes" not in session and len(request.full_path) <= MAX_PATH)
 
 

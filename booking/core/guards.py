@@ -12,10 +12,9 @@ from flask import Flask, current_app, g, request
 from flask import request as flask_request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from booking.core.errors import BadRequest, DomainError
-from booking.core.sessions import sessionless
+from booking.core.sessions import sessionless, signed_in
 
 #: The bodies Werkzeug parses into request.form and request.files.
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -161,7 +160,7 @@ def no_store_when_personal(response):  # type: ignore[no-untyped-def]
     if request.endpoint == "static" or sessionless(request):
         return response  # a file or the probe: nothing personal, and no user to load
     if (request.path.startswith("/api/") or g.get("personal_page")
-            or current_user.is_authenticated):  # (a kept page: its user is not loaded)
+            or signed_in()):  # (a kept page: its user is not loaded)
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
     return response

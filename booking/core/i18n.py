@@ -10,6 +10,8 @@ from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from booking.core.sessions import signed_in
+
 SUPPORTED_CURRENCIES = ("THB", "USD", "EUR", "GBP", "AUD", "SGD", "AED", "JPY", "CNY")
 
 
@@ -20,7 +22,7 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    if current_user.is_authenticated and current_user.language in languages:
+    if signed_in() and current_user.language in languages:
         return current_user.language
     return _best_language(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""), tuple(languages))
 
@@ -34,7 +36,7 @@ def _best_language(header: str, languages: tuple[str, ...]) -> str:
 
 
 def select_timezone() -> str:
-    if has_request_context() and current_user.is_authenticated:
+    if has_request_context() and signed_in():
         return current_user.timezone
     return "UTC"
 
@@ -44,7 +46,7 @@ def select_currency() -> str:
         chosen = session.get("currency")
         if chosen in SUPPORTED_CURRENCIES:
             return chosen
-        if current_user.is_authenticated and current_user.currency in SUPPORTED_CURRENCIES:
+        if signed_in() and current_user.currency in SUPPORTED_CURRENCIES:
             return current_user.currency
     return current_app.config["BASE_CURRENCY"]
 

@@ -90,3 +90,25 @@ class LeanSessionInterface(SecureCookieSessionInterface):
         if sessionless(request):
             return
         super().save_session(app, session, response)
+
+
+def signed_in() -> bool:
+    """`current_user.is_authenticated`, without asking Flask-Login when this request carries
+    nothing it could find a user in: no sign-in in the session, no remember-me cookie, no
+    Authorization header (our request loader's bearer tokens, and Flask-Login's header
+    loader). Flask-Login would answer "anonymous" after hashing the visitor's address and
+    browser (session protection) and asking each source in turn: ~25 µs of every anonymous
+    page."""
+    from flask import g, request, session
+    from flask_login import current_user
+    from flask_login.config import COOKIE_NAME
+
+    if "_login_user" in g:  # already asked in this request
+        return bool(current_user.is_authenticated)
+    req = request._get_current_object()  # (each access through the proxy ~0.7 µs)
+    held = session._get_current_object()
+    if held.get("_user_id") is None \
+            and current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in req.cookies \
+            and "HTTP_AUTHORIZATION" not in req.environ:
+        return False
+    return bool(current_user.is_authenticated)

@@ -224,3 +224,24 @@ def test_the_daily_sweep_deletes_sign_ins_past_the_remember_lifetime(app, demo):
         assert purge_login_sessions.run() == 1
         assert db.session.scalar(select(LoginSession.user_id)) != patient_id
     assert _signed_in(fresh)
+
+
+@pytest.mark.parametrize("path", ["/", "/clinics"])
+def test_a_browser_holding_only_a_remember_me_cookie_never_gets_the_anonymous_page(
+        app, client, demo, path):
+    """core.sessions.signed_in skips Flask-Login only for a request with nothing to find a
+    user in; a remember-me cookie alone is something (the cached public page is for nobody)."""
+    response = post_form(client, "/login", {"email": demo["patient"],
+                                            "password": demo["password"], "remember": "y"})
+    assert response.status_code == 302
+    remembered = _cookie(client, "remember_token")
+    anonymous = app.test_client().get(path)  # the public page, now kept
+    assert anonymous.status_code == 200 and 'action="/logout"' not in anonymous.text
+    assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    fresh = _client_with(app, remember_token=remembered)
+    for _ in range(2):
+        page = fresh.get(path)
+        assert page.status_code == 200 and 'action="/logout"' in page.text
+        assert page.headers["Cache-Control"] == "no-store"
+    bearer_less = app.test_client().get(path, headers={"Authorization": "Bearer sbk_not-a-token"})
+    assert bearer_less.status_code == 200 and 'action="/logout"' not in bearer_less.text
