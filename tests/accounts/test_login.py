@@ -87,3 +87,23 @@ def test_login_is_rate_limited(client, app, demo):
                                           "password": demo["password"], "csrf_token": token})
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.get_data(as_text=True)
+
+
+def test_signing_out_clears_the_remember_me_cookie_and_probes_leave_it_alone(client, demo,
+                                                                              app):
+    """Flask-Login's remember-cookie hook still runs on pages (booking/__init__.py wraps it
+    to skip only sessionless answers: the probe and static files)."""
+    post_form(client, "/login", {"email": demo["patient"], "password": demo["password"],
+                                 "remember": "y"})
+    remembered = client.get_cookie("remember_token").value
+    for path in ("/healthz", "/static/css/app.css"):
+        probe = client.get(path)
+        assert probe.status_code == 200 and "Set-Cookie" not in probe.headers, path
+    assert client.get_cookie("remember_token").value == remembered
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
+    cleared = [c for c in response.headers.getlist("Set-Cookie")
+               if c.startswith("remember_token=")]
+    assert cleared and "Expires=Thu, 01 Jan 1970" in cleared[0]
+    assert client.get_cookie("remember_token") is None
+    names = [getattr(hook, "__name__", "") for hook in app.after_request_funcs[None]]
+    assert "update_remember_cookie" in names
