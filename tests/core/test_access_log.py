@@ -14,19 +14,28 @@ from booking import create_app
 from tests.conftest import make_config
 
 
-@pytest.fixture()
-def json_logs(tmp_path):
-    """An app logging JSON (LOG_JSON, production's default) into a buffer; the process's
-    logging is put back afterwards (building an app configures the root logger)."""
+@contextmanager
+def logging_into_a_buffer(tmp_path, *, json: bool):  # type: ignore[no-untyped-def]
+    """An app logging into a buffer; the process's logging is put back afterwards (building an
+    app configures the root logger)."""
     root = logging.getLogger()
     before = root.handlers[:], root.level
-    app = create_app(make_config(str(tmp_path), LOG_JSON=True))
+    app = create_app(make_config(str(tmp_path), LOG_JSON=json))
     buffer = io.StringIO()
     for handler in root.handlers:
         handler.setStream(buffer)
-    yield app, buffer
-    root.handlers[:], level = before
-    root.setLevel(level)
+    try:
+        yield app, buffer
+    finally:
+        root.handlers[:], level = before
+        root.setLevel(level)
+
+
+@pytest.fixture()
+def json_logs(tmp_path):
+    """JSON lines (LOG_JSON, production's default)."""
+    with logging_into_a_buffer(tmp_path, json=True) as logged:
+        yield logged
 
 
 def test_each_request_is_one_json_line_with_its_time_in_utc(json_logs):
@@ -137,17 +146,8 @@ def test_a_failed_write_never_fails_the_request(json_logs, capsys):
 
 
 def test_development_lines_say_what_was_asked_and_answered(tmp_path):
-    root = logging.getLogger()
-    before = root.handlers[:], root.level
-    app = create_app(make_config(str(tmp_path), LOG_JSON=False))
-    buffer = io.StringIO()
-    for handler in root.handlers:
-        handler.setStream(buffer)
-    try:
+    with logging_into_a_buffer(tmp_path, json=False) as (app, buffer):
         app.test_client().get("/no-such-page")
-    finally:
-        root.handlers[:], level = before
-        root.setLevel(level)
     assert "INFO booking.access: GET /no-such-page 404 " in buffer.getvalue()
 
 
