@@ -4,7 +4,7 @@ will change and what the patient is sent, confirms, and sees it at the new time.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from playwright.sync_api import Browser, expect
 
@@ -19,7 +19,11 @@ from tests.scheduling.helpers import hold
 def test_coordinator_drags_a_booking_to_another_time(browser: Browser, app, live_server, demo,
                                                      shot):
     with app.app_context():
-        booking = hold(confirm=True)
+        # The day's first free time (from midnight in Bangkok, three days on), so later free
+        # times that day exist whatever the hour the test runs at (the first free time after
+        # "now + 2 days" could be the day's last).
+        day = (utcnow() + timedelta(days=3)).astimezone(CLINIC_ZONE).date()
+        booking = hold(confirm=True, after=datetime.combine(day, time.min, tzinfo=CLINIC_ZONE))
         # A free time on a quarter hour (the grid's rows are 15 minutes).
         slots = find_slots(booking.consultation_type, start=booking.starts_at,
                            end=booking.starts_at + timedelta(days=14), now=utcnow(),
