@@ -162,18 +162,13 @@ def _remember_cookie_only_with_a_session(app: Flask, login_manager) -> None:  # 
     written to theirs is dropped), so it has nothing to do there (~3 µs of /healthz)."""
     from flask import request
 
+    from booking.core.hooks import run_only_when
     from booking.core.sessions import sessionless
 
-    hooks = app.after_request_funcs.get(None, [])
     hook = login_manager._update_remember_cookie  # noqa: SLF001 - the hook init_app added
-    if hook in hooks:  # (if a later Flask-Login names it otherwise, it simply stays)
-
-        def update_remember_cookie(response):  # type: ignore[no-untyped-def]
-            if sessionless(request._get_current_object()):
-                return response
-            return hook(response)
-
-        hooks[hooks.index(hook)] = update_remember_cookie
+    run_only_when(app.after_request_funcs.get(None, []), lambda found: found == hook,
+                  lambda: not sessionless(request._get_current_object()),
+                  "update_remember_cookie")
 
 
 def _check_csrf_on_changes_only(app: Flask, csrf) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from flask import Flask
 from flask.globals import request_ctx
 from flask_limiter import Limiter
 
+from booking.core.hooks import run_only_when
 from booking.extensions import limiter
 
 #: Settings that put a limit on every request: with any of them, the hook must run.
@@ -48,21 +49,10 @@ def checked() -> bool:
 
 def _after_a_check_only(app: Flask) -> None:
     inject = getattr(Limiter, "_Limiter__inject_headers", None)
-    after = app.after_request_funcs.get(None, [])
-    for i, hook in enumerate(after):
-        if isinstance(hook, partial) and hook.func is inject and hook.args == (limiter,):
-
-            def headers_after_a_check(response, hook=hook):  # type: ignore[no-untyped-def]
-                return hook(response) if checked() else response
-
-            after[i] = headers_after_a_check
+    run_only_when(app.after_request_funcs.get(None, []),
+                  lambda hook: isinstance(hook, partial) and hook.func is inject
+                  and hook.args == (limiter,),
+                  checked, "headers_after_a_check")
     release = getattr(limiter, "_Limiter__release_context", None)
-    teardown = app.teardown_request_funcs.get(None, [])
-    for i, hook in enumerate(teardown):
-        if hook == release:
-
-            def release_after_a_check(exc=None, hook=hook):  # type: ignore[no-untyped-def]
-                if checked():
-                    hook(exc)
-
-            teardown[i] = release_after_a_check
+    run_only_when(app.teardown_request_funcs.get(None, []), lambda hook: hook == release,
+                  checked, "release_after_a_check")
