@@ -131,13 +131,13 @@ class Config:
     # gzip for the availability API when the client accepts it (Flask-Compress), only on the
     # views marked with compress.compressed(); each cached answer is compressed once
     # (its cache is set in create_app).
-    # CSRF is checked by our own hook, on the methods that change things only (booking/__init__.py).
-    WTF_CSRF_CHECK_DEFAULT = False
     COMPRESS_REGISTER = False
     COMPRESS_ALGORITHM = ["gzip"]
     # The compressed answers carry no ETag or Last-Modified: there is nothing to evaluate a
     # conditional request against (werkzeug's make_conditional was ~10 µs an answer).
     COMPRESS_EVALUATE_CONDITIONAL_REQUEST = False
+    # CSRF is checked by our own hook, on the methods that change things only (booking/__init__.py).
+    WTF_CSRF_CHECK_DEFAULT = False
 
     # Languages and money
     LANGUAGES = {"en": "English", "th": "ไทย"}

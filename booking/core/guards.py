@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from flask import request as flask_request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 
@@ -101,17 +100,17 @@ def check_request() -> None:
     """Refuse what no view could store or parse safely, before any view (or CSRF check) runs."""
     # The request behind Flask's proxy, taken once: every access through the proxy costs
     # about as much as the check itself (~0.7 µs here, in every request).
-    request = flask_request._get_current_object()
-    if has_unstorable(request.path):
+    req = request._get_current_object()
+    if has_unstorable(req.path):
         raise _refuse("address")
-    sources = [request.args] if request.query_string else []
+    sources = [req.args] if req.query_string else []
     # Werkzeug parses a form only from these two types: any other body has no form to check
-    # (and asking for request.form would build an empty one for nothing). No Content-Type (a
+    # (and asking for req.form would build an empty one for nothing). No Content-Type (a
     # GET): neither a form nor JSON, and nothing to parse.
-    content_type = request.environ.get("CONTENT_TYPE")
-    has_form = bool(content_type) and request.mimetype in _FORM_TYPES
+    content_type = req.environ.get("CONTENT_TYPE")
+    has_form = bool(content_type) and req.mimetype in _FORM_TYPES
     if has_form and not _larger_than_any_upload():
-        sources.append(request.form)
+        sources.append(req.form)
     for source in sources:
         for key, values in source.lists():
             if has_unstorable(key):
@@ -120,10 +119,10 @@ def check_request() -> None:
                 if has_unstorable(value):
                     raise _refuse(key)
     if has_form and not _larger_than_any_upload():
-        for key, upload in request.files.items(multi=True):
+        for key, upload in req.files.items(multi=True):
             if has_unstorable(key) or has_unstorable(upload.filename or ""):
                 raise _refuse(key)
-    if content_type and request.is_json:
+    if content_type and req.is_json:
         _check_json_body()
 
 
@@ -156,10 +155,10 @@ def _check_json_body() -> None:
 def no_store_when_personal(response):  # type: ignore[no-untyped-def]
     """Nothing shown to a signed-in person, and no API answer, may sit in a shared cache (the
     one rule for both: API answers are personal or change by the minute)."""
-    request = flask_request._get_current_object()  # (taken once, as in check_request)
-    if request.endpoint == "static" or sessionless(request):
+    req = request._get_current_object()  # (taken once, as in check_request)
+    if req.endpoint == "static" or sessionless(req):
         return response  # a file or the probe: nothing personal, and no user to load
-    if (request.path.startswith("/api/") or g.get("personal_page")
+    if (req.path.startswith("/api/") or g.get("personal_page")
             or signed_in()):  # (a kept page: its user is not loaded)
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)

@@ -65,17 +65,6 @@ class CachedTalisman(Talisman):
             options = self._options_by_endpoint[endpoint] = super()._get_local_options()
         return options
 
-    def _force_https(self):  # type: ignore[no-untyped-def]
-        if not self._get_local_options()["force_https"]:
-            if self.session_cookie_secure and not self.app.debug:
-                self.app.config["SESSION_COOKIE_SECURE"] = True
-            return None
-        return super()._force_https()
-
-    def _make_nonce(self):  # type: ignore[no-untyped-def]
-        if self._get_local_options()["content_security_policy_nonce_in"]:
-            super()._make_nonce()
-
     def _set_referrer_policy_headers(self, headers):  # type: ignore[no-untyped-def]
         headers["Referrer-Policy"] = self._get_local_options().get("referrer_policy",
                                                                    self.referrer_policy)
