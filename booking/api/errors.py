@@ -87,21 +87,24 @@ class JsonObjectParser(FlaskParser):
     on the text alone (`QUERY_TEXT_ONLY`: no clock, user or language in any field): webargs
     and marshmallow took ~45 µs of a ~260 µs availability answer, the same for every client
     polling the same days. Only successful parses are kept (an error is worked out, and
-    worded in the asker's language, each time), up to `KEPT_PARSES`; each caller gets its own
-    copy of the arguments."""
+    worded in the asker's language, each time), up to `KEPT_PARSES` of queries up to
+    `KEPT_QUERY` bytes (a longer one, padded with unknown fields, is parsed each time); each
+    caller gets its own copy of the arguments."""
 
     KEPT_PARSES = 4096
+    KEPT_QUERY = 512
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._parsed: dict[tuple[object, bytes], dict] = {}
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):  # type: ignore[no-untyped-def, override]
-        if location != "query" or kwargs.get("validate") is not None \
-                or not getattr(argmap, "QUERY_TEXT_ONLY", False):
-            return super().parse(argmap, req, location=location, **kwargs)
         if req is None:
             req = self.get_default_request()
+        if location != "query" or kwargs.get("validate") is not None \
+                or not getattr(argmap, "QUERY_TEXT_ONLY", False) \
+                or len(req.query_string) > self.KEPT_QUERY:
+            return super().parse(argmap, req, location=location, **kwargs)
         key = (argmap, req.query_string)
         parsed = self._parsed.get(key)
         if parsed is None:

@@ -24,7 +24,14 @@ def select_locale() -> str:
         return chosen
     if signed_in() and current_user.language in languages:
         return current_user.language
-    return _best_language(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""), tuple(languages))
+    header = request.environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    # A made-up header of many kilobytes is weighed but not kept.
+    best = _best_language if len(header) <= KEPT_HEADER else _best_language.__wrapped__
+    return best(header, tuple(languages))
+
+
+#: Longest Accept-Language text whose answer is kept (browsers send well under 100).
+KEPT_HEADER = 256
 
 
 @lru_cache(maxsize=1024)

@@ -168,6 +168,10 @@ def test_a_query_asked_again_is_parsed_once_and_errors_each_time(client, demo, a
         refused = client.get(bad, headers={"Accept-Language": language})
         assert refused.status_code == 422 and "from" in refused.json["error"]["fields"]
     assert len(loads) == 4  # an error is worked out (and worded) each time
+    padded = query + "&pad=" + "x" * 600  # unknown fields are dropped: still a 200
+    for _ in range(2):
+        assert client.get(padded).status_code == 200
+    assert len(loads) == 6  # too long to keep: parsed each time
 
 
 def test_fifty_concurrent_holds_on_one_slot_give_one_booking(app, tokens, slot):

@@ -102,6 +102,16 @@ def test_the_browsers_languages_are_weighed_by_their_q_values(client, header, la
         assert f'lang="{lang}"' in html, header
 
 
+def test_a_huge_accept_language_is_weighed_but_not_kept(client):
+    from booking.core.i18n import _best_language
+
+    kept = _best_language.cache_info().currsize
+    huge = "th;q=0.9, " + ", ".join(f"x{n};q=0.1" for n in range(10_000))  # ~100 KB
+    page = client.get("/", headers={"Accept-Language": huge})
+    assert page.status_code == 200 and 'lang="th"' in page.text
+    assert _best_language.cache_info().currsize == kept
+
+
 @pytest.mark.parametrize("path", ["/static/vendor/bootstrap/css/bootstrap.min.css",
                                   "/static/vendor/bootstrap/js/bootstrap.bundle.min.js",
                                   "/static/css/app.css", "/static/js/app.js"])
