@@ -440,6 +440,12 @@ _trusted_tokens: dict[str, list] = {}
 _clock = time.monotonic
 
 
+def _live_token(digest: str) -> ApiToken | None:
+    """The unrevoked token with this hash, its user loaded in the same query."""
+    return db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(
+        ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
+
+
 def user_for_api_token(token: str) -> User | None:
     """The active user a bearer token belongs to, or None.
 
@@ -454,16 +460,14 @@ def user_for_api_token(token: str) -> User | None:
         generation = personal_pages.generation()
         if generation is not None and trusted[1] == generation:
             return _restored(User, trusted[2])
-        row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
+        row = _live_token(digest)
         if row is not None and row.user.active:
             if generation is not None:
                 trusted[1:] = [generation, _snapshot(row.user)]
             return row.user
         _trusted_tokens.pop(digest, None)
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
-                                                   ApiToken.revoked_at.is_(None)))
+    row = _live_token(digest)
     if row is None or not row.user.active:
         _trusted_tokens.pop(digest, None)
         return None
